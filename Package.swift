@@ -1,0 +1,51 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "ssm",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ssm", targets: ["ssm"]),
+        .library(name: "MediaIO", targets: ["MediaIO"]),
+        .library(name: "SSMCore", targets: ["SSMCore"]),
+        .library(name: "S4ND", targets: ["S4ND"]),
+        .library(name: "Sashimi", targets: ["Sashimi"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries (system)
+        .systemLibrary(name: "CMedia", path: "Sources/CMedia"),
+        .systemLibrary(name: "CNumerics", path: "Sources/CNumerics"),
+
+        // Media decoding / encoding
+        .target(name: "MediaIO", dependencies: ["CMedia"], swiftSettings: optimise),
+
+        // Numerics: tensors, autograd, FFT/BLAS, S4 kernels
+        .target(name: "SSMCore", dependencies: ["CNumerics"], swiftSettings: optimise),
+
+        // Models
+        .target(name: "S4ND", dependencies: ["SSMCore"], swiftSettings: optimise),
+        .target(name: "Sashimi", dependencies: ["SSMCore"], swiftSettings: optimise),
+
+        // Command-line tool
+        .executableTarget(
+            name: "ssm",
+            dependencies: [
+                "MediaIO", "SSMCore", "S4ND", "Sashimi",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimise),
+
+        // Tests
+        .target(name: "TestSupport", dependencies: ["SSMCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
+        .testTarget(name: "SSMCoreTests", dependencies: ["SSMCore", "TestSupport"]),
+        .testTarget(name: "S4NDTests", dependencies: ["S4ND", "SSMCore", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

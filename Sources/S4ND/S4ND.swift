@@ -1,0 +1,1 @@
+/// N-dimensional S4 layers and classifiers.

@@ -1,0 +1,1 @@
+/// Multi-scale S4 (SaShiMi) autoregressive audio model.
