@@ -40,6 +40,13 @@ let package = Package(
             ],
             swiftSettings: optimise),
 
+        // Throughput benchmarks (JSON on stdout)
+        .executableTarget(
+            name: "ssm-bench",
+            dependencies: ["MediaIO", "SSMCore", "S4ND", "Sashimi"],
+            path: "Benchmarks/ssm-bench",
+            swiftSettings: optimise),
+
         // Tests
         .target(name: "TestSupport", dependencies: ["SSMCore"], path: "Tests/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
