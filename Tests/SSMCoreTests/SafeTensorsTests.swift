@@ -163,17 +163,23 @@ extension SafeTensorsTests {
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
-    static func requirePythonSafetensors() throws {
+    /// Why the Python interoperability tests cannot run, or nil when they can (checked once).
+    static let pythonUnavailableReason: String? = {
         let result: (Int32, String, String)
         do {
             result = try python("import safetensors, numpy")
         } catch {
-            throw XCTSkip("python3 could not be started (\(error)); install python3 and `pip install safetensors numpy`")
+            return "python3 could not be started (\(error)); install python3 and `pip install safetensors numpy`"
         }
         if result.0 != 0 {
             let why = result.2.split(separator: "\n").last.map(String.init) ?? "exit status \(result.0)"
-            throw XCTSkip("`python3 -c \"import safetensors, numpy\"` failed (\(why)); run `python3 -m pip install safetensors numpy` to enable this test")
+            return "`python3 -c \"import safetensors, numpy\"` failed (\(why)); run `python3 -m pip install safetensors numpy` to enable this test"
         }
+        return nil
+    }()
+
+    static func requirePythonSafetensors() throws {
+        if let reason = pythonUnavailableReason { throw XCTSkip(reason) }
     }
 
     /// A file written here loads with `safetensors.numpy.load_file`; Python reports every value
@@ -253,6 +259,96 @@ extension SafeTensorsTests {
             XCTAssertEqual(t.shape, (entry["shape"] as? [NSNumber])?.map(\.intValue), name)
             let values = try XCTUnwrap(entry["data"] as? [String]).map { Float(Double($0)!) }
             XCTAssertEqual(t.data, values, name)
+        }
+    }
+}
+
+extension SafeTensorsTests {
+    /// Our writer produces the same bytes as Python's `safetensors.numpy.save` (same header order,
+    /// same padding, same data).
+    func testByteIdenticalToPythonWriter() throws {
+        try Self.requirePythonSafetensors()
+        let tensors: [String: Tensor] = [
+            "b.weight": Tensor(shape: [2, 3], data: [0.5, -1, 2, 1e-3, 7, -0.25]),
+            "a": Tensor(shape: [1], data: [3]),
+            "c": Tensor(scalar: -8),
+        ]
+        let ours = try SafeTensors.encode(tensors, metadata: ["args": "{\"é\": 1}\n"])
+        let script = """
+        import sys
+        import numpy as np
+        from safetensors.numpy import save
+        t = {"b.weight": np.array([[0.5, -1, 2], [1e-3, 7, -0.25]], dtype=np.float32),
+             "a": np.array([3], dtype=np.float32), "c": np.array(-8, dtype=np.float32)}
+        sys.stdout.write(save(t, metadata={"args": '{"\\u00e9": 1}\\n'}).hex())
+        """
+        let (status, out, err) = try Self.python(script)
+        XCTAssertEqual(status, 0, err)
+        XCTAssertEqual(ours.map { String(format: "%02x", $0) }.joined(), out)
+    }
+
+    /// Every malformed file our validation tests reject is rejected by the reference reader too,
+    /// and the edge cases we accept, it accepts. (Duplicate keys are the one deliberate difference:
+    /// the reference keeps one of them silently; we reject the file.)
+    func testReferenceReaderAgreesOnMalformedFiles() throws {
+        try Self.requirePythonSafetensors()
+        typealias V = SafeTensorsValidationTests
+        let one: [UInt8] = [0, 0, 128, 63]
+        let rejected: [(String, Data)] = [
+            ("empty", Data()),
+            ("short", Data([1, 0, 0])),
+            ("header beyond file", V.file("{}", declaredLength: 64)),
+            ("header too large", V.file("{}", declaredLength: 100_000_001)),
+            ("not utf8", V.file(bytes: Array("{\"__metadata__\":{\"k\":\"".utf8) + [0xFF] + Array("\"}}".utf8))),
+            ("not an object", V.file("[1]")),
+            ("invalid json", V.file("{\"a\":}")),
+            ("trailing garbage", V.file("{} x")),
+            ("metadata value not string", V.file(#"{"__metadata__":{"k":1}}"#)),
+            ("unknown dtype", V.file("{" + V.entry("w", "F99", [1], 0, 4) + "}", buffer: one)),
+            ("negative shape", V.file(#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, buffer: one)),
+            ("float shape", V.file(#"{"w":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}"#, buffer: one)),
+            ("begin > end", V.file("{" + V.entry("w", [0], 4, 0) + "}", buffer: one)),
+            ("length mismatch", V.file("{" + V.entry("w", [2], 0, 4) + "}", buffer: one)),
+            ("overflow", V.file("{" + V.entry("w", [1 << 62, 4], 0, 4) + "}", buffer: one)),
+            ("first not at 0", V.file("{" + V.entry("w", [1], 4, 8) + "}", buffer: one + one)),
+            ("gap", V.file("{" + V.entry("a", [1], 0, 4) + "," + V.entry("b", [1], 8, 12) + "}", buffer: one + one + one)),
+            ("overlap", V.file("{" + V.entry("a", [2], 0, 8) + "," + V.entry("b", [2], 4, 12) + "}", buffer: one + one + one)),
+            ("truncated data", V.file("{" + V.entry("w", [2], 0, 8) + "}", buffer: one)),
+            ("trailing bytes", V.file("{" + V.entry("w", [1], 0, 4) + "}", buffer: one + [7])),
+        ]
+        let accepted: [(String, Data)] = [
+            ("padded header", V.file("{" + V.entry("a", [1], 0, 4) + "}     ", buffer: one)),
+            ("null metadata", V.file(#"{"__metadata__":null}"#)),
+            ("extra entry field", V.file(#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}}"#, buffer: one)),
+            ("zero-size and out-of-order", V.file("{" + V.entry("b", [1], 4, 8) + "," + V.entry("z", [0, 5], 4, 4) + ","
+                                                  + V.entry("a", [1], 0, 4) + "}", buffer: one + one)),
+            ("empty object", V.file("{}")),
+        ]
+        let dir = TestSupport.temporaryDirectory("safetensors")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var paths: [String] = []
+        for (i, (_, data)) in (rejected + accepted).enumerated() {
+            let url = dir.appendingPathComponent("\(i).safetensors")
+            try data.write(to: url)
+            paths.append(url.path)
+        }
+        let script = """
+        import sys
+        from safetensors.numpy import load_file
+        for p in sys.argv[1:]:
+            try:
+                load_file(p); print("ok")
+            except Exception:
+                print("error")
+        """
+        let (status, out, err) = try Self.python(script, paths)
+        XCTAssertEqual(status, 0, err)
+        let verdicts = out.split(separator: "\n").map(String.init)
+        XCTAssertEqual(verdicts.count, rejected.count + accepted.count)
+        for (i, (name, data)) in (rejected + accepted).enumerated() where i < verdicts.count {
+            let shouldAccept = i >= rejected.count
+            XCTAssertEqual(verdicts[i], shouldAccept ? "ok" : "error", "reference reader on \(name)")
+            XCTAssertEqual((try? SafeTensors.decode(data)) != nil, shouldAccept, "our reader on \(name)")
         }
     }
 }
