@@ -51,8 +51,8 @@ final class ArithmeticOpsTests: XCTestCase {
     }
 
     func testLargeElementwiseOpsSplitOverCoresMatchSerialLoops() {
-        // 300,000 elements take the chunked parallel path of map and same-shape broadcasting.
-        let a = r([300_000]), b = r([300_000])
+        // 140,000 elements (> 2 × 65,536) take the chunked parallel path of map and same-shape broadcasting.
+        let a = r([140_000]), b = r([140_000])
         let y = (Variable(a) * Variable(b) + 1).value
         var worst: Float = 0
         for i in 0..<a.count { worst = max(worst, abs(y.data[i] - (a.data[i] * b.data[i] + 1))) }
