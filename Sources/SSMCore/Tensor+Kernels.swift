@@ -17,63 +17,66 @@ public enum DivKernel: BinaryKernel { @inline(__always) public static func apply
 public enum NegKernel: UnaryKernel { @inline(__always) public static func apply(_ x: Float) -> Float { -x } }
 
 extension Tensor {
+    /// A tensor of `shape` whose storage starts uninitialised: `body` must write every element
+    /// (saves the zero-filling pass of `[Float](repeating: 0, …)` for outputs that are overwritten).
+    @inline(__always)
+    public static func filling(_ shape: [Int], _ body: (UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        let n = Tensor.count(of: shape)
+        let data = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            if n > 0 { body(buffer.baseAddress!) }
+            initialized = n
+        }
+        return Tensor(shape: shape, data: data)
+    }
+
     /// `K(x)` for every element.
     public static func apply<K: UnaryKernel>(_: K.Type, _ a: Tensor) -> Tensor {
-        var out = [Float](repeating: 0, count: a.count)
-        a.data.withUnsafeBufferPointer { pa in out.withUnsafeMutableBufferPointer { po in
-            guard let p = pa.baseAddress, let o = po.baseAddress else { return }
+        a.data.withUnsafeBufferPointer { pa in filling(a.shape) { o in
+            let p = pa.baseAddress!
             Parallel.forEachChunk(a.count) { r in
                 for i in r { o[i] = K.apply(p[i]) }
             }
         } }
-        return Tensor(shape: a.shape, data: out)
     }
 
     /// `K(a, s)` for every element `a`.
     public static func apply<K: BinaryKernel>(_: K.Type, _ a: Tensor, scalar s: Float) -> Tensor {
-        var out = [Float](repeating: 0, count: a.count)
-        a.data.withUnsafeBufferPointer { pa in out.withUnsafeMutableBufferPointer { po in
-            guard let p = pa.baseAddress, let o = po.baseAddress else { return }
+        a.data.withUnsafeBufferPointer { pa in filling(a.shape) { o in
+            let p = pa.baseAddress!
             Parallel.forEachChunk(a.count) { r in
                 for i in r { o[i] = K.apply(p[i], s) }
             }
         } }
-        return Tensor(shape: a.shape, data: out)
     }
 
     /// `K(s, a)` for every element `a`.
     public static func apply<K: BinaryKernel>(_: K.Type, scalar s: Float, _ a: Tensor) -> Tensor {
-        var out = [Float](repeating: 0, count: a.count)
-        a.data.withUnsafeBufferPointer { pa in out.withUnsafeMutableBufferPointer { po in
-            guard let p = pa.baseAddress, let o = po.baseAddress else { return }
+        a.data.withUnsafeBufferPointer { pa in filling(a.shape) { o in
+            let p = pa.baseAddress!
             Parallel.forEachChunk(a.count) { r in
                 for i in r { o[i] = K.apply(s, p[i]) }
             }
         } }
-        return Tensor(shape: a.shape, data: out)
     }
 
     /// `K(a, b)` elementwise with NumPy broadcasting.
     public static func apply<K: BinaryKernel>(_: K.Type, _ a: Tensor, _ b: Tensor) -> Tensor {
         if a.shape == b.shape {
-            var out = [Float](repeating: 0, count: a.count)
-            a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in
-                guard let p = pa.baseAddress, let q = pb.baseAddress, let o = po.baseAddress else { return }
+            return a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in filling(a.shape) { o in
+                let p = pa.baseAddress!, q = pb.baseAddress!
                 Parallel.forEachChunk(a.count) { r in
                     for i in r { o[i] = K.apply(p[i], q[i]) }
                 }
             } } }
-            return Tensor(shape: a.shape, data: out)
         }
         if b.count == 1 { return apply(K.self, a, scalar: b.data[0]).reshaped(Broadcast.shape(a.shape, b.shape)) }
         if a.count == 1 { return apply(K.self, scalar: a.data[0], b).reshaped(Broadcast.shape(a.shape, b.shape)) }
         let shape = Broadcast.shape(a.shape, b.shape)
         let sa = Broadcast.strides(of: a.shape, in: shape), sb = Broadcast.strides(of: b.shape, in: shape)
-        var out = [Float](repeating: 0, count: Tensor.count(of: shape))
         let inner = shape.last ?? 1
         let ia = sa.last ?? 0, ib = sb.last ?? 0
-        a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in out.withUnsafeMutableBufferPointer { po in
-            guard let p = pa.baseAddress, let q = pb.baseAddress, let o = po.baseAddress else { return }
+        return a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in filling(shape) { o in
+            guard let p = pa.baseAddress, let q = pb.baseAddress else { return }
             // One of four inner-loop forms, chosen once: each operand contiguous or constant along the row.
             Broadcast.forEachRow(shape, sa, sb) { oo, oa, ob in
                 let x = p + oa, y = q + ob, z = o + oo
@@ -85,6 +88,5 @@ extension Tensor {
                 }
             }
         } } }
-        return Tensor(shape: shape, data: out)
     }
 }

@@ -58,7 +58,7 @@ public func glu(_ x: Variable, axis: Int = -1) -> Variable {
     precondition(n % 2 == 0, "glu: axis \(axis) of shape \(xv.shape) has odd extent")
     let m = n / 2, half = m * inner
     var outShape = xv.shape; outShape[ax] = m
-    var y = [Float](repeating: 0, count: outer * half)
+    var y = [Float](unsafeUninitializedCapacity: outer * half) { _, n in n = outer * half }   // every element written below
     // Rows of the outer axes split over the cores when the tensor is big.
     let rowsPerChunk = max(1, (1 << 16) / max(half, 1))
     xv.data.withUnsafeBufferPointer { p in y.withUnsafeMutableBufferPointer { o in
