@@ -79,6 +79,15 @@ final class ArithmeticOpsTests: XCTestCase {
         XCTAssertEqual(worst, 0)
     }
 
+    func testLeafGradientAccumulatesOverBackwardCalls() {
+        let x = Variable(Tensor(shape: [2], data: [1, 2]), requiresGrad: true)
+        (x * 3).sum().backward()
+        let first = x.grad
+        (x * x).sum().backward()
+        XCTAssertEqual(first?.data, [3, 3])
+        XCTAssertEqual(x.grad?.data, [5, 7])
+    }
+
     func testGradientAccumulatesWhenInputUsedTwice() {
         // d/dx (x·x) = 2x: both operands are the same node.
         let x = Variable(Tensor(shape: [3], data: [1, -2, 0.5]), requiresGrad: true)
