@@ -49,6 +49,7 @@ public final class Variable {
     /// Back-propagates from this node. `seed` defaults to ones (a scalar loss gives 1).
     public func backward(_ seed: Tensor? = nil) {
         precondition(requiresGrad, "backward() on a value that does not require a gradient")
+        if let seed { precondition(seed.shape == value.shape, "backward seed shape \(seed.shape) != value shape \(value.shape)") }
         let order = topologicalOrder()
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed ?? Tensor(repeating: 1, shape: value.shape)]
         for node in order.reversed() {
