@@ -16,9 +16,22 @@ import CNumerics
 ///
 /// Use `forEach` for loops whose iterations are independent and each large enough (≥ ~50 µs)
 /// to amortise dispatch; call BLAS directly on a whole batch when one big GEMM can do the job.
+///
+/// Work is cut into up to ``piecesPerThread`` contiguous pieces per worker and handed out
+/// dynamically, so when another process takes a core for a while the other worker carries on
+/// with the remaining pieces instead of waiting.
 public enum Parallel {
     /// Worker count used by ``forEach(_:_:)`` (defaults to the number of active cores).
     nonisolated(unsafe) public static var maxThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Pieces of work per worker (see the type's notes).
+    public static let piecesPerThread = 4
+
+    /// How many pieces to cut `count` independent items into, each of at least `minimumChunk`
+    /// items: between 1 and ``piecesPerThread`` × ``maxThreads``.
+    public static func pieces(_ count: Int, minimumChunk: Int = 1) -> Int {
+        max(1, min(piecesPerThread * maxThreads, count / max(minimumChunk, 1)))
+    }
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var depth = 0
@@ -47,23 +60,23 @@ public enum Parallel {
             if depth == 0 { openblas_set_num_threads(Int32(savedBLASThreads)) }
             lock.unlock()
         }
-        let workers = min(count, maxThreads)
+        let n = pieces(count)
         withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                // Contiguous chunks per worker keep each thread's memory local.
-                let lo = count * w / workers, hi = count * (w + 1) / workers
+            DispatchQueue.concurrentPerform(iterations: n) { w in
+                // Contiguous pieces keep each thread's memory local.
+                let lo = count * w / n, hi = count * (w + 1) / n
                 for i in lo..<hi { body(i) }
             }
         }
     }
 
-    /// Splits `0..<count` into at most ``maxThreads`` contiguous ranges of at least `minimumChunk`
-    /// elements and calls `body` on each (concurrently when there is more than one). For
-    /// elementwise loops over big tensors; small ones run inline with no dispatch cost.
+    /// Splits `0..<count` into contiguous ranges of at least `minimumChunk` elements (at most
+    /// ``piecesPerThread`` × ``maxThreads``) and calls `body` on each, concurrently when there is
+    /// more than one. For elementwise loops over big tensors; small ones run inline.
     @inline(__always)
     public static func forEachChunk(_ count: Int, minimumChunk: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
-        let chunks = min(maxThreads, count / max(minimumChunk, 1))
-        if chunks <= 1 { if count > 0 { body(0..<count) }; return }
+        let chunks = pieces(count, minimumChunk: minimumChunk)
+        if chunks <= 1 || maxThreads <= 1 { if count > 0 { body(0..<count) }; return }
         forEach(chunks) { c in body((count * c / chunks)..<(count * (c + 1) / chunks)) }
     }
 }

@@ -26,7 +26,7 @@ public func layerNorm(_ x: Variable, weight: Variable?, bias: Variable?, eps: Fl
     mean.withUnsafeMutableBufferPointer { mu in rstd.withUnsafeMutableBufferPointer { rs in
         let p = p.baseAddress!, o = o.baseAddress!, mu = mu.baseAddress!, rs = rs.baseAddress!
         // Split the independent vectors into one chunk per core when the tensor is big.
-        let chunks = xv.count >= 1 << 15 ? min(outer, Parallel.maxThreads) : 1
+        let chunks = xv.count >= 1 << 15 ? Parallel.pieces(outer) : 1
         Parallel.forEach(chunks) { c in
             let range = (outer * c / chunks)..<(outer * (c + 1) / chunks)
             var s1 = [Double](repeating: 0, count: inner), s2 = [Double](repeating: 0, count: inner)
@@ -61,7 +61,7 @@ public func layerNorm(_ x: Variable, weight: Variable?, bias: Variable?, eps: Fl
         var gx = [Float](unsafeUninitializedCapacity: xv.count) { _, n in n = xv.count }   // every element written below
         // Independent vectors split into one chunk per core when big; each chunk keeps its own
         // partial ∂weight, ∂bias (n each), summed afterwards.
-        let chunks = xv.count >= 1 << 15 ? min(outer, Parallel.maxThreads) : 1
+        let chunks = xv.count >= 1 << 15 ? Parallel.pieces(outer) : 1
         var partial = [Double](repeating: 0, count: chunks * 2 * n)
         xv.data.withUnsafeBufferPointer { p in g.data.withUnsafeBufferPointer { pg in
         wv.data.withUnsafeBufferPointer { w in gx.withUnsafeMutableBufferPointer { o in

@@ -163,7 +163,7 @@ public func linearChannels(_ x: Variable, _ weight: Variable, _ bias: Variable? 
             if weight.requiresGrad {
                 // Σ_b (Cout, L) × (Cin, L)ᵀ → (Cout, Cin): each worker sums its share of the batch
                 // into its own partial, then the partials are added.
-                let chunks = min(B, Parallel.maxThreads)
+                let chunks = B == 0 ? 0 : Parallel.pieces(B)
                 var partial = [Float](repeating: 0, count: chunks * cout * cin)
                 xv.data.withUnsafeBufferPointer { px in partial.withUnsafeMutableBufferPointer { o in
                     let px = px.baseAddress!, po = o.baseAddress!

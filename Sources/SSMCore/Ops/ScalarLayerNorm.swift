@@ -19,7 +19,7 @@ public func scalarLayerNorm(_ x: Variable, shift m: Variable, scale s: Variable,
     let vectors = outer * inner
     var mean = [Float](repeating: 0, count: vectors), invStd = [Float](repeating: 0, count: vectors)
     var y = [Float](repeating: 0, count: xv.count)
-    let chunks = xv.count >= 1 << 15 ? min(outer, Parallel.maxThreads) : 1
+    let chunks = xv.count >= 1 << 15 ? Parallel.pieces(outer) : 1
     xv.data.withUnsafeBufferPointer { p in y.withUnsafeMutableBufferPointer { o in
     mean.withUnsafeMutableBufferPointer { mu in invStd.withUnsafeMutableBufferPointer { rs in
         let p = p.baseAddress!, o = o.baseAddress!, mu = mu.baseAddress!, rs = rs.baseAddress!
