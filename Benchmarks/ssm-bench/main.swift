@@ -4,6 +4,7 @@ import Foundation
 
 let suites: [String: () throws -> Void] = [
     "safetensors": safetensorsSuite,
+    "core-ops": coreOpsSuite,
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

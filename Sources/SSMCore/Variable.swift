@@ -49,14 +49,18 @@ public final class Variable {
     /// Back-propagates from this node. `seed` defaults to ones (a scalar loss gives 1).
     public func backward(_ seed: Tensor? = nil) {
         precondition(requiresGrad, "backward() on a value that does not require a gradient")
+        if let seed { precondition(seed.shape == value.shape, "backward seed shape \(seed.shape) != value shape \(value.shape)") }
         let order = topologicalOrder()
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed ?? Tensor(repeating: 1, shape: value.shape)]
         for node in order.reversed() {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
             if node.backwardFn == nil {
                 // Leaf: accumulate.
-                if let old = node.grad { node.grad = Tensor(shape: old.shape, data: zip(old.data, g.data).map(+)) }
-                else { node.grad = g }
+                if var old = node.grad {
+                    node.grad = nil          // sole owner: add in place, no copy
+                    old.add(g)
+                    node.grad = old
+                } else { node.grad = g }
                 continue
             }
             let parentGrads = node.backwardFn!(g)
@@ -65,7 +69,7 @@ public final class Variable {
                 guard let pg else { continue }
                 precondition(pg.shape == p.value.shape, "gradient shape \(pg.shape) != value shape \(p.value.shape)")
                 let key = ObjectIdentifier(p)
-                if var acc = grads[key] {
+                if var acc = grads.removeValue(forKey: key) {   // removed first so the add is in place
                     acc.data.withUnsafeMutableBufferPointer { a in
                         pg.data.withUnsafeBufferPointer { b in
                             for i in 0..<a.count { a[i] += b[i] }
