@@ -4,6 +4,7 @@ import Foundation
 
 let suites: [String: () throws -> Void] = [
     "core-ops": coreOpsSuite,
+    "safetensors": safetensorsSuite,
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
