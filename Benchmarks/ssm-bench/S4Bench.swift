@@ -54,6 +54,20 @@ func s4Suite() throws {
         }
     }
 
+    // Raw FFTW cost of one padded plane (the floor of the convolution): r2c then c2r of 32,768 points.
+    do {
+        let p = 2 * l
+        let fwd = FFTPlan.cached(shape: [p], direction: .forward), inv = FFTPlan.cached(shape: [p], direction: .inverse)
+        let real = FFTBuffer(count: p), back = FFTBuffer(count: p), spec = FFTBuffer(count: 2 * (p / 2 + 1))
+        for i in 0..<p { real.pointer[i] = rng.normal() }
+        let reps = 200
+        let t = s4Time {
+            for _ in 0..<reps { fwd.forward(real.pointer, spec.pointer); inv.inverse(spec.pointer, back.pointer) }
+        }
+        s4Emit([("suite", "s4"), ("op", "fftw_r2c_c2r_pair"), ("points", p), ("threads", 1),
+                ("us", t.median / Double(reps) * 1e6), ("best_us", t.best / Double(reps) * 1e6)])
+    }
+
     // FFT convolution: u (8, 256, 16384) with a causal kernel laid out to 2L.
     do {
         let u = Variable(s4Random([batch, h, l], &rng), requiresGrad: true)

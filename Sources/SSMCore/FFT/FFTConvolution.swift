@@ -191,21 +191,35 @@ struct FFTConvolutionGeometry {
         }
     }
 
+    /// Zero-pads plane `src` (shape `length`) into `dst` (shape `padded`).
+    @inline(__always)
+    func loadPadded(_ src: UnsafePointer<Float>, into dst: FFTBuffer) {
+        if padded.count == 1 {
+            let l = length[0]
+            dst.pointer.update(from: src, count: l)
+            (dst.pointer + l).update(repeating: 0, count: padded[0] - l)
+        } else {
+            dst.zero()
+            copyBox(from: src, shape: length, to: dst.pointer, shape: padded)
+        }
+    }
+
     func forward(_ u: Tensor, spectrum: FFTBuffer) -> Tensor {
         let (bsz, h, c, f, l, p) = (batch, features, channels, fCount, lCount, pCount)
-        var y = Tensor.zeros([bsz, c * h] + length)
+        let total = bsz * c * h * l
         let scale = 1 / Float(p)
         let K = spectrum.pointer
-        u.data.withUnsafeBufferPointer { ub in
-            y.data.withUnsafeMutableBufferPointer { yb in
+        // Every output element is written below, so the storage starts uninitialised (first
+        // touches happen in the workers).
+        let data = [Float](unsafeUninitializedCapacity: total) { yb, initialised in
+            u.data.withUnsafeBufferPointer { ub in
                 let up = ub.baseAddress!, yp = yb.baseAddress!
                 parallelRanges(bsz * h) { range in
                     let real = FFTBuffer(count: p)
                     let U = FFTBuffer(count: 2 * f), Y = FFTBuffer(count: 2 * f)
                     for plane in range {
                         let b = plane / h, hi = plane % h
-                        real.zero()
-                        copyBox(from: up + plane * l, shape: length, to: real.pointer, shape: padded)
+                        loadPadded(up + plane * l, into: real)
                         forwardPlan.forward(real.pointer, U.pointer) // (F) complex
                         for ci in 0..<c {
                             complexMultiply(U.pointer, K + 2 * (ci * h + hi) * f, into: Y.pointer, count: f)
@@ -216,8 +230,9 @@ struct FFTConvolutionGeometry {
                     }
                 }
             }
+            initialised = total
         }
-        return y
+        return Tensor(shape: [bsz, c * h] + length, data: data)
     }
 
     /// Gradients for the input `(B, H, L…)` and each axis kernel (flat `(C, H, P_i)`).
@@ -226,7 +241,8 @@ struct FFTConvolutionGeometry {
         let (bsz, h, c, f, l, p) = (batch, features, channels, fCount, lCount, pCount)
         let n = padded.count
         let scale = 1 / Float(p)
-        var gu = [Float](repeating: 0, count: needInput ? u.count : 0)
+        // Every input-gradient element is written below: start uninitialised.
+        var gu = [Float](unsafeUninitializedCapacity: needInput ? u.count : 0) { _, n in n = needInput ? u.count : 0 }
         // All axis-kernel gradients in one buffer: axis i at offsets[i], shape (C, H, P_i).
         var offsets = [0]
         for pi in padded { offsets.append(offsets.last! + c * h * pi) }
@@ -252,14 +268,12 @@ struct FFTConvolutionGeometry {
                     DK?.zero()
                     for b in 0..<bsz {
                         if needKernels {
-                            real.zero()
-                            copyBox(from: up + (b * h + hi) * l, shape: length, to: real.pointer, shape: padded)
+                            loadPadded(up + (b * h + hi) * l, into: real)
                             forwardPlan.forward(real.pointer, U.pointer) // U = rfftn(u[b, h])
                         }
                         if needInput { GU.zero() }
                         for ci in 0..<c {
-                            real.zero()
-                            copyBox(from: gp + ((b * c + ci) * h + hi) * l, shape: length, to: real.pointer, shape: padded)
+                            loadPadded(gp + ((b * c + ci) * h + hi) * l, into: real)
                             forwardPlan.forward(real.pointer, G.pointer) // G = rfftn(g[b, c·H + h])
                             if needInput {
                                 complexMultiplyConjugateAccumulate(G.pointer, K + 2 * (ci * h + hi) * f, into: GU.pointer, count: f)
