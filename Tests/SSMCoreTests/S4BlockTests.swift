@@ -135,4 +135,47 @@ final class S4BlockTests: XCTestCase {
         XCTAssertEqual(try ReferenceModules.runner(for: "test.Identity")?(fixture)["io.output"], t)
         XCTAssertTrue(ReferenceModules.registered.contains(OfficialLoader.s4BlockModule))
     }
+
+    func testFixtureRunnerReportsMalformedFixturesAsErrors() throws {
+        var rng = SeededRNG(seed: 7)
+        let block = S4Block(kernel: S4DKernelConfiguration(features: 4, stateSize: 8), rng: &rng)
+        let args = #"{"d_model": 4, "d_state": 8, "mode": "diag"}"#
+        let runner = try XCTUnwrap(ReferenceModules.runner(for: OfficialLoader.s4BlockModule))
+        func run(_ tensors: [String: Tensor], _ metadata: [String: String]) -> String? {
+            let f = ReferenceFixture(name: "bad", file: SafeTensorsFile(tensors: tensors, metadata: metadata))
+            do { _ = try runner(f); return nil } catch { return "\(error)" }
+        }
+        let x = TestSupport.randomTensor([1, 4, 6], rng: &rng)
+        var tensors = block.stateDict()
+        tensors["io.input"] = x
+        tensors["io.output"] = x
+        tensors["io.output_step"] = x
+        XCTAssertNil(run(tensors, ["module": OfficialLoader.s4BlockModule, "args": args]))
+        XCTAssertEqual(run(tensors, ["module": OfficialLoader.s4BlockModule]), "bad: no 'args' in __metadata__")
+        var wrongInput = tensors; wrongInput["io.input"] = TestSupport.randomTensor([1, 3, 6], rng: &rng)
+        XCTAssertEqual(run(wrongInput, ["args": args]), "bad: input has shape [1, 3, 6]; expected rank 3 with 4 features on axis 1")
+        var odd = tensors; odd["io.output_colour"] = x
+        XCTAssertEqual(run(odd, ["args": args]), "bad: no way to compute 'io.output_colour'")
+        var noInput = tensors; noInput["io.input"] = nil
+        XCTAssertEqual(run(noInput, ["args": args]), "bad: no tensor 'io.input'")
+        var badWeight = tensors; badWeight["layer.D"] = Tensor.zeros([2, 4])
+        XCTAssertEqual(run(badWeight, ["args": args]), "bad: weights: weight 'layer.D' has shape [2, 4], expected [1, 4]")
+    }
+
+    func testFFTConvModuleRunsFromOfficialArguments() throws {
+        var rng = SeededRNG(seed: 8)
+        let kernel = S4DKernel(S4DKernelConfiguration(features: 3, stateSize: 4, channels: 4), rng: &rng)
+        let conv = FFTConv(kernel: kernel, channels: 2, bidirectional: true, activation: .gelu, maxKernelLength: 6, rng: &rng)
+        let x = TestSupport.randomTensor([2, 3, 10], rng: &rng)
+        let x2 = TestSupport.randomTensor([2, 3, 20], rng: &rng)
+        var tensors = conv.stateDict()
+        tensors["io.input"] = x; tensors["io.output"] = conv(Variable(x)).value
+        tensors["io.input_rate0.5"] = x2; tensors["io.output_rate0.5"] = conv(Variable(x2), rate: 0.5).value
+        let args = #"{"d_model": 3, "d_state": 4, "channels": 2, "bidirectional": true, "mode": "diag", "l_max": 6}"#
+        let f = ReferenceFixture(name: "conv", file: SafeTensorsFile(tensors: tensors, metadata: ["args": args]))
+        let out = try XCTUnwrap(ReferenceModules.runner(for: OfficialLoader.fftConvModule))(f)
+        XCTAssertEqual(out["io.output"]?.shape, [2, 6, 10])
+        XCTAssertEqual(out["io.output"], tensors["io.output"])
+        XCTAssertEqual(out["io.output_rate0.5"], tensors["io.output_rate0.5"])
+    }
 }

@@ -97,9 +97,12 @@ public enum ReferenceModules {
         var out: [String: Tensor] = [:]
         for key in f.outputKeys {
             if let (input, rate) = try f.convolutionInput(for: key) {
+                try checkSequenceInput(input, features: block.features, channelAxis: block.transposed ? 1 : 2, fixture: f)
                 out[key] = Autograd.withoutGradients { block(Variable(input), rate: rate).value }
             } else if key == "io.output_step" {
-                out[key] = try wrap(f) { try stepThrough(block, input: f.tensor("io.input")) }
+                let input = try f.tensor("io.input")
+                try checkSequenceInput(input, features: block.features, channelAxis: block.transposed ? 1 : 2, fixture: f)
+                out[key] = try wrap(f) { try stepThrough(block, input: input) }
             } else {
                 throw ReferenceFixtureError.unsupportedOutput(fixture: f.name, key: key)
             }
@@ -114,6 +117,7 @@ public enum ReferenceModules {
             guard let (input, rate) = try f.convolutionInput(for: key) else {
                 throw ReferenceFixtureError.unsupportedOutput(fixture: f.name, key: key)
             }
+            try checkSequenceInput(input, features: conv.features, channelAxis: 1, fixture: f)
             out[key] = Autograd.withoutGradients { conv(Variable(input), rate: rate).value }
         }
         return out
@@ -138,6 +142,14 @@ public enum ReferenceModules {
             for i in 0..<(b * h) { y.data[i * l + t] = yt.data[i] }
         }
         return block.transposed ? y : y.permuted([0, 2, 1])
+    }
+
+    /// Inputs must be rank 3 with `features` channels on `channelAxis` and a non-empty length.
+    static func checkSequenceInput(_ x: Tensor, features: Int, channelAxis: Int, fixture f: ReferenceFixture) throws {
+        guard x.rank == 3, x.shape[channelAxis] == features, x.shape[0] > 0, x.shape[3 - channelAxis] > 0 else {
+            throw ReferenceFixtureError.module(fixture: f.name,
+                reason: "input has shape \(x.shape); expected rank 3 with \(features) features on axis \(channelAxis)")
+        }
     }
 
     private static func wrap<T>(_ f: ReferenceFixture, _ body: () throws -> T) throws -> T {

@@ -67,7 +67,7 @@ public final class FFTConv: Layer {
     public func callAsFunction(_ u: Variable, rate: Float = 1) -> Variable {
         precondition(u.value.rank == 3 && u.shape[1] == features, "FFTConv expects (B, \(features), L), got \(u.shape)")
         let L = u.shape[2]
-        let lk = maxKernelLength.map { min(L, Int((Float($0) / rate).rounded(.toNearestOrEven))) } ?? L
+        let lk = maxKernelLength.map { max(1, min(L, Int((Float($0) / rate).rounded(.toNearestOrEven)))) } ?? L
         let k = kernel.kernel(length: lk, rate: rate)                                     // (C′, H, Lk)
         let laid = layoutKernel(k, inputLength: L, bidirectional: bidirectional)         // (C, H, Lk + L)
         let y = fftConvolution(u, kernels: [laid])                                       // (B, C·H, L)

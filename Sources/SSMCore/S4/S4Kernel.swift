@@ -47,7 +47,7 @@ public struct S4DKernelConfiguration: Codable, Equatable, Sendable {
 /// Initialisation (as the official code, distribution-level): `log dt ~ U[log dt_min, log dt_max)`,
 /// `A_real = log(1/2)`, `A_imag` from ``S4DKernelConfiguration/Initialization`` clamped below at
 /// 1e-4, `B = 1`, `C ~ CN(0, 1)` (real and imaginary parts `N(0, 1/2)`).
-public final class S4DKernel: SequenceKernel {
+public final class S4DKernel: DiagonalSequenceKernel {
     public let configuration: S4DKernelConfiguration
     public let invDt: Variable, aReal: Variable, aImag: Variable, b: Variable, c: Variable
 
@@ -107,6 +107,4 @@ public final class S4DKernel: SequenceKernel {
         s4dDiscreteSystem(invDt: invDt.value, aReal: aReal.value, aImag: aImag.value, b: b.value, c: c.value,
                           rate: rate, discretization: configuration.discretization, bandlimit: configuration.bandlimit)
     }
-
-    public func recurrence(rate: Float) -> (any KernelRecurrence)? { discreteSystem(rate: rate) }
 }

@@ -28,3 +28,15 @@ public protocol KernelRecurrence {
     /// One step: `u` `(B, H)` → `y` `(B, C, H)`; `state` is advanced in place.
     func step(_ u: Tensor, state: inout Tensor) -> Tensor
 }
+
+/// A kernel whose recurrent mode is a diagonal system: parameters → discrete `(dA, dB, dC)`.
+/// Conforming types get ``SequenceKernel/recurrence(rate:)`` for free.
+public protocol DiagonalSequenceKernel: SequenceKernel {
+    /// The discretised system at sampling-rate multiplier `rate`; its impulse response equals
+    /// ``SequenceKernel/kernel(length:rate:)``.
+    func discreteSystem(rate: Float) -> DiagonalSystem
+}
+
+extension DiagonalSequenceKernel {
+    public func recurrence(rate: Float) -> (any KernelRecurrence)? { discreteSystem(rate: rate) }
+}
