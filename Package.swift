@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "MediaIO", dependencies: ["CMedia"], swiftSettings: optimise),
 
         // Numerics: tensors, autograd, FFT/BLAS, S4 kernels
-        .target(name: "SSMCore", dependencies: ["CNumerics"], swiftSettings: optimise),
+        .target(name: "SSMCore", dependencies: ["CNumerics"], exclude: ["README.md"], swiftSettings: optimise),
 
         // Models
         .target(name: "S4ND", dependencies: ["SSMCore"], swiftSettings: optimise),

@@ -56,4 +56,14 @@ public enum Parallel {
             }
         }
     }
+
+    /// Splits `0..<count` into at most ``maxThreads`` contiguous ranges of at least `minimumChunk`
+    /// elements and calls `body` on each (concurrently when there is more than one). For
+    /// elementwise loops over big tensors; small ones run inline with no dispatch cost.
+    @inline(__always)
+    public static func forEachChunk(_ count: Int, minimumChunk: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
+        let chunks = min(maxThreads, count / max(minimumChunk, 1))
+        if chunks <= 1 { if count > 0 { body(0..<count) }; return }
+        forEach(chunks) { c in body((count * c / chunks)..<(count * (c + 1) / chunks)) }
+    }
 }

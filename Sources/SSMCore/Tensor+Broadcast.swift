@@ -51,14 +51,18 @@ public enum Broadcast {
 }
 
 extension Tensor {
-    /// Elementwise `f(a, b)` with broadcasting.
+    /// Elementwise `f(a, b)` with broadcasting (`f` must be pure: big same-shape inputs are split
+    /// over the cores).
     @inline(__always)
     public static func broadcasting(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         if a.shape == b.shape {
             var out = [Float](repeating: 0, count: a.count)
             a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
-                    for i in 0..<po.count { po[i] = f(pa[i], pb[i]) }
+                    let pa = pa.baseAddress, pb = pb.baseAddress, po = po.baseAddress
+                    Parallel.forEachChunk(a.count) { r in
+                        for i in r { po![i] = f(pa![i], pb![i]) }
+                    }
                 }
             } }
             return Tensor(shape: a.shape, data: out)
@@ -100,12 +104,15 @@ extension Tensor {
         return Tensor(shape: target, data: out)
     }
 
-    /// `f` applied to every element.
+    /// `f` applied to every element (split over the cores for big tensors; `f` must be pure).
     @inline(__always)
     public func map(_ f: (Float) -> Float) -> Tensor {
         var out = [Float](repeating: 0, count: count)
         data.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in
-            for i in 0..<o.count { o[i] = f(p[i]) }
+            let p = p.baseAddress, o = o.baseAddress
+            Parallel.forEachChunk(count) { r in
+                for i in r { o![i] = f(p![i]) }
+            }
         } }
         return Tensor(shape: shape, data: out)
     }

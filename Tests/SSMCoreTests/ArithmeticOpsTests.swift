@@ -50,6 +50,15 @@ final class ArithmeticOpsTests: XCTestCase {
         XCTAssertEqual(y.value.data, [1.5, -0.75])
     }
 
+    func testLargeElementwiseOpsSplitOverCoresMatchSerialLoops() {
+        // 140,000 elements (> 2 × 65,536) take the chunked parallel path of map and same-shape broadcasting.
+        let a = r([140_000]), b = r([140_000])
+        let y = (Variable(a) * Variable(b) + 1).value
+        var worst: Float = 0
+        for i in 0..<a.count { worst = max(worst, abs(y.data[i] - (a.data[i] * b.data[i] + 1))) }
+        XCTAssertEqual(worst, 0)
+    }
+
     func testGradientAccumulatesWhenInputUsedTwice() {
         // d/dx (x·x) = 2x: both operands are the same node.
         let x = Variable(Tensor(shape: [3], data: [1, -2, 0.5]), requiresGrad: true)

@@ -80,3 +80,57 @@ final class LayerNormOpsTests: XCTestCase {
         } }
     }
 }
+
+final class ScalarLayerNormTests: XCTestCase {
+    var rng = SeededRNG(seed: 16)
+    func r(_ shape: [Int], scale: Float = 1) -> Tensor { TestSupport.randomTensor(shape, scale: scale, rng: &rng) }
+
+    func testForwardMatchesReference() {
+        let x = r([2, 5, 3, 2], scale: 2) + 0.5
+        let m: Float = 0.3, s: Float = 1.7
+        let y = scalarLayerNorm(Variable(x), shift: Variable(Tensor(shape: [1], data: [m])), scale: Variable(Tensor(shape: [1], data: [s]))).value
+        for b in 0..<2 { for l in 0..<6 {
+            let idx = (0..<5).map { (b * 5 + $0) * 6 + l }
+            let mu = idx.reduce(0.0) { $0 + Double(x.data[$1]) } / 5
+            let sd = (idx.reduce(0.0) { let d = Double(x.data[$1]) - mu; return $0 + d * d } / 5).squareRoot()
+            for i in idx { XCTAssertEqual(Double(y.data[i]), Double(s) / sd * (Double(x.data[i]) - mu + Double(m)), accuracy: 1e-5) }
+        } }
+    }
+
+    func testGradients() {
+        let inputs = [r([2, 4, 3]), Tensor(shape: [1], data: [0.4]), Tensor(shape: [1], data: [1.3])]
+        assertGradientsMatchFiniteDifferences(inputs: inputs, eps: 1e-2, atol: 1e-2, rtol: 1e-2) { v in
+            scalarLayerNorm(v[0], shift: v[1], scale: v[2], axis: 1)
+        }
+        assertGradientsMatchFiniteDifferences(inputs: [r([3, 6]), Tensor(shape: [1], data: [-0.2]), Tensor(shape: [1], data: [0.8])],
+                                              eps: 1e-2, atol: 1e-2, rtol: 1e-2) { v in
+            scalarLayerNorm(v[0], shift: v[1], scale: v[2], axis: -1)
+        }
+    }
+
+    func testParallelPathMatchesPerBatch() {
+        let x = r([4, 16, 1024]), g = r([4, 16, 1024])
+        let m = Variable(Tensor(shape: [1], data: [0.2]), requiresGrad: true), s = Variable(Tensor(shape: [1], data: [0.9]), requiresGrad: true)
+        let xv = Variable(x, requiresGrad: true)
+        let y = scalarLayerNorm(xv, shift: m, scale: s)
+        y.backward(g)
+        var gm: Float = 0, gs: Float = 0
+        for i in 0..<4 {
+            let m1 = Variable(m.value, requiresGrad: true), s1 = Variable(s.value, requiresGrad: true)
+            let x1 = Variable(x.slice(axis: 0, i..<(i + 1)), requiresGrad: true)
+            let y1 = scalarLayerNorm(x1, shift: m1, scale: s1)
+            assertClose(y.value.slice(axis: 0, i..<(i + 1)), y1.value, atol: 1e-6)
+            y1.backward(g.slice(axis: 0, i..<(i + 1)))
+            assertClose(xv.grad!.slice(axis: 0, i..<(i + 1)), x1.grad!, atol: 1e-5)
+            gm += m1.grad!.scalar; gs += s1.grad!.scalar
+        }
+        XCTAssertEqual(m.grad!.scalar, gm, accuracy: 1e-2)
+        XCTAssertEqual(s.grad!.scalar, gs, accuracy: 1e-2)
+    }
+
+    func testLayerNames() {
+        XCTAssertEqual(TransposedLayerNorm(8).namedParameters.map { $0.0 }, ["m", "s"])
+        XCTAssertEqual(TransposedLayerNorm(8, scalar: false).namedParameters.map { $0.0 }, ["ln.weight", "ln.bias"])
+        XCTAssertEqual(TransposedLayerNorm(8)(Variable(r([2, 8, 3]))).shape, [2, 8, 3])
+    }
+}

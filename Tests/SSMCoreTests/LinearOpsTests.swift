@@ -96,6 +96,18 @@ final class LinearOpsTests: XCTestCase {
         assertClose(wv.grad!, Tensor(shape: [4, 3], data: ref), atol: 1e-4)
     }
 
+    func testEmptyBatchesGiveEmptyOutputsAndZeroWeightGradients() {
+        let w = Variable(r([4, 5]), requiresGrad: true), b = Variable(r([4]), requiresGrad: true)
+        let y = linear(Variable(Tensor.zeros([0, 5]), requiresGrad: true), w, b)
+        XCTAssertEqual(y.shape, [0, 4])
+        y.backward(Tensor.zeros([0, 4]))
+        XCTAssertEqual(w.grad, Tensor.zeros([4, 5]))
+        XCTAssertEqual(b.grad, Tensor.zeros([4]))
+        let yc = linearChannels(Variable(Tensor.zeros([0, 5, 3])), Variable(r([2, 5])))
+        XCTAssertEqual(yc.shape, [0, 2, 3])
+        XCTAssertEqual(Tensor.matmul(Tensor.zeros([2, 0, 3]), r([3, 4])).shape, [2, 0, 4])
+    }
+
     func testLinearLayerInitIsSeededAndBounded() {
         var r1 = SeededRNG(seed: 5), r2 = SeededRNG(seed: 5)
         let l1 = Linear(16, 8, rng: &r1), l2 = Linear(16, 8, rng: &r2)

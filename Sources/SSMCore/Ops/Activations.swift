@@ -5,23 +5,23 @@ import Glibc
 import Darwin
 #endif
 
-@inline(__always) func sigmoidScalar(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+@inline(__always) func sigmoidScalar(_ x: Float) -> Float { fastSigmoid(x) }
 
-/// Exact GELU, `x · Φ(x) = ½ x (1 + erf(x / √2))` (PyTorch's default `approximate='none'`).
+/// Exact GELU, `x · Φ(x) = ½ x (1 + erf(x / √2))` (PyTorch's default `approximate='none'`, not
+/// the tanh form), with `Φ` evaluated by ``normalCDFAndPDF(_:)`` (absolute error < 2·10⁻⁷).
 /// Gradient: `Φ(x) + x · φ(x)` with `φ(x) = exp(−x²/2) / √(2π)`.
 public func gelu(_ x: Variable) -> Variable {
     let xv = x.value
-    let y = xv.map { 0.5 * $0 * (1 + erff($0 * 0.70710678118654752)) }
+    let y = xv.map { $0 * normalCDFAndPDF($0).cdf }
     return Variable(y, parents: [x]) { g in
         [Tensor.broadcasting(g, xv) { gi, v in
-            let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
-            let pdf = expf(-0.5 * v * v) * 0.39894228040143268
+            let (cdf, pdf) = normalCDFAndPDF(v)
             return gi * (cdf + v * pdf)
         }]
     }
 }
 
-/// Logistic sigmoid `σ(x) = 1 / (1 + e⁻ˣ)`. Gradient: `σ(1 − σ)`.
+/// Logistic sigmoid `σ(x) = 1 / (1 + e⁻ˣ)` (through ``fastExp(_:)``). Gradient: `σ(1 − σ)`.
 public func sigmoid(_ x: Variable) -> Variable {
     let y = x.value.map(sigmoidScalar)
     return Variable(y, parents: [x]) { g in [Tensor.broadcasting(g, y) { $0 * $1 * (1 - $1) }] }
