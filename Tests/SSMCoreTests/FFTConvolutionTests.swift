@@ -104,6 +104,9 @@ final class FFTConvolutionTests: XCTestCase {
         assertGradientsMatchFiniteDifferences(inputs: [k]) { v in
             layoutKernel(v[0], inputLength: 3, bidirectional: true)
         }
+        assertGradientsMatchFiniteDifferences(inputs: [k]) { v in
+            layoutKernel(v[0], inputLength: 4, bidirectional: false)
+        }
     }
 
     func testGradientsTwoDimensionalOddSizes() {

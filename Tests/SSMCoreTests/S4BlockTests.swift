@@ -16,6 +16,7 @@ final class S4BlockTests: XCTestCase {
             let conv = Autograd.withoutGradients { block(Variable(x)).value }
             let step = try! ReferenceModules.stepThrough(block, input: x)
             let (d, _) = maxAbsDifference(conv.data, step.data)
+            print("conv-vs-step \(disc) L=4096 max_abs_diff=\(d)")
             XCTAssertLessThan(d, 1e-4, "\(disc): conv vs step max |diff| \(d)")
             XCTAssertGreaterThan(conv.data.map(abs).max()!, 0.1) // a non-trivial output
         }
