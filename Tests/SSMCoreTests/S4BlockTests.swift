@@ -22,6 +22,21 @@ final class S4BlockTests: XCTestCase {
         }
     }
 
+    func testStepModeForLargeBatchesAndOtherActivations() throws {
+        // Batch 9 takes the sgemm path of the output linear; tanh / identity / no output linear
+        // take the in-place activation paths.
+        for (act, final) in [(SequenceActivation.gelu, SequenceActivation?.some(.glu)), (.tanh, .identity),
+                             (.sigmoid, .gelu), (.identity, nil)] {
+            var rng = SeededRNG(seed: 77)
+            let block = S4Block(kernel: S4DKernelConfiguration(features: 3, stateSize: 6, dtMin: 0.01, dtMax: 0.2),
+                                activation: act, finalActivation: final, rng: &rng)
+            let x = TestSupport.randomTensor([9, 3, 40], rng: &rng)
+            let conv = Autograd.withoutGradients { block(Variable(x)).value }
+            let step = try ReferenceModules.stepThrough(block, input: x)
+            assertClose(step, conv, atol: 1e-5, "\(act) / \(String(describing: final))")
+        }
+    }
+
     func testParameterNamesAreTheOfficialKeys() {
         var rng = SeededRNG(seed: 1)
         let block = S4Block(kernel: S4DKernelConfiguration(features: 8, stateSize: 16), rng: &rng)

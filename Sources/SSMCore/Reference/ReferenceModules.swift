@@ -137,8 +137,7 @@ public enum ReferenceModules {
         var ut = Tensor.zeros([b, h])
         for t in 0..<l {
             for i in 0..<(b * h) { ut.data[i] = x.data[i * l + t] }
-            let (yt, next) = block.step(ut, state: state)
-            state = next
+            let yt = block.step(ut, state: &state)
             for i in 0..<(b * h) { y.data[i * l + t] = yt.data[i] }
         }
         return block.transposed ? y : y.permuted([0, 2, 1])

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Pointwise activations an S4 layer can apply after its convolution or output linear.
 public enum SequenceActivation: String, Sendable, Codable {
     case identity = "id"
@@ -14,6 +16,18 @@ public enum SequenceActivation: String, Sendable, Codable {
         case .tanh: return SSMCore.tanh(x)
         case .sigmoid: return SSMCore.sigmoid(x)
         case .glu: return SSMCore.glu(x, axis: channelAxis)
+        }
+    }
+
+    /// Applies a non-GLU activation in place to plain values (recurrent steps, no autograd);
+    /// same formulas as ``apply(_:channelAxis:)``.
+    public func applyInPlace(_ v: UnsafeMutableBufferPointer<Float>) {
+        switch self {
+        case .identity: return
+        case .gelu: for i in v.indices { v[i] *= normalCDFAndPDF(v[i]).cdf }
+        case .tanh: for i in v.indices { v[i] = Foundation.tanh(v[i]) }
+        case .sigmoid: for i in v.indices { v[i] = 1 / (1 + Foundation.exp(-v[i])) }
+        case .glu: preconditionFailure("GLU changes the shape; it has no in-place form")
         }
     }
 }
@@ -87,15 +101,21 @@ public final class FFTConv: Layer {
     }
 
     /// One step of the recurrence: `u (B, H)` → `y (B, C·H)` after the skip and activation.
+    /// Plain arithmetic, no autograd nodes.
     public func step(_ u: Tensor, state: inout Tensor, recurrence r: any KernelRecurrence) -> Tensor {
-        let yk = r.step(u, state: &state)                                               // (B, C, H)
-        var y = yk
+        var y = r.step(u, state: &state)                                                // (B, C, H)
         let (bsz, c, h) = (u.shape[0], channels, features)
-        for b in 0..<bsz { for ci in 0..<c { for hi in 0..<h {
-            y.data[(b * c + ci) * h + hi] += u.data[b * h + hi] * D.value.data[ci * h + hi]
-        }}}
-        let flat = Variable(y.reshaped([bsz, c * h]))
-        return Autograd.withoutGradients { activation.apply(flat, channelAxis: 1).value }
+        y.data.withUnsafeMutableBufferPointer { yb in
+            u.data.withUnsafeBufferPointer { ub in
+                D.value.data.withUnsafeBufferPointer { db in
+                    for b in 0..<bsz { for ci in 0..<c { for hi in 0..<h {
+                        yb[(b * c + ci) * h + hi] += ub[b * h + hi] * db[ci * h + hi]
+                    }}}
+                }
+            }
+            activation.applyInPlace(yb)
+        }
+        return y.reshaped([bsz, c * h])
     }
 }
 

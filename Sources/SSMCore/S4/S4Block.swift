@@ -1,3 +1,5 @@
+import Foundation
+
 /// The official `S4Block` with its default options: an ``FFTConv`` (kernel, D skip, activation —
 /// GELU by default) followed by a position-wise output linear with its final activation
 /// (GLU by default, so the linear maps `C·H → 2H` and the GLU halves it back to `H`).
@@ -73,13 +75,54 @@ public final class S4Block: Layer {
 
     /// One recurrent step: `x (B, H)` → `(y (B, H), next state)`. Sets up recurrent mode on first use.
     public func step(_ x: Tensor, state: Tensor) -> (Tensor, Tensor) {
-        if stepRecurrence == nil { setupStep() }
         var s = state
-        let y = layer.step(x, state: &s, recurrence: stepRecurrence!)       // (B, C·H)
-        guard let outputLinear else { return (y, s) }
-        let out = Autograd.withoutGradients {
-            finalActivation.apply(outputLinear(Variable(y)), channelAxis: 1).value  // (B, H)
+        let y = step(x, state: &s)
+        return (y, s)
+    }
+
+    /// One recurrent step advancing `state` in place: `x (B, H)` → `y (B, H)` (or `(B, C·H)` without
+    /// an output linear). Plain arithmetic, no autograd nodes; the output linear runs as loops for
+    /// small batches (where BLAS call overhead dominates) and as one sgemm otherwise.
+    public func step(_ x: Tensor, state: inout Tensor) -> Tensor {
+        if stepRecurrence == nil { setupStep() }
+        let y = layer.step(x, state: &state, recurrence: stepRecurrence!)     // (B, C·H)
+        guard let outputLinear else { return y }
+        let bsz = x.shape[0], inF = outputLinear.inFeatures, outF = outputLinear.outFeatures
+        var z = [Float](repeating: 0, count: bsz * outF)                        // (B, out)
+        y.data.withUnsafeBufferPointer { yb in
+        outputLinear.weight.value.data.withUnsafeBufferPointer { wb in
+        z.withUnsafeMutableBufferPointer { zb in
+            if let bias = outputLinear.bias?.value.data {
+                for b in 0..<bsz { for o in 0..<outF { zb[b * outF + o] = bias[o] } }
+            }
+            if bsz >= 8 {
+                // (B, in) × (out, in)ᵀ → (B, out)
+                BLAS.sgemm(transB: true, m: bsz, n: outF, k: inF, a: yb.baseAddress!, lda: inF,
+                           b: wb.baseAddress!, ldb: inF, beta: 1, c: zb.baseAddress!, ldc: outF)
+            } else {
+                for b in 0..<bsz {
+                    let row = yb.baseAddress! + b * inF
+                    for o in 0..<outF {
+                        let w = wb.baseAddress! + o * inF
+                        var acc: Float = 0
+                        for i in 0..<inF { acc += w[i] * row[i] }
+                        zb[b * outF + o] += acc
+                    }
+                }
+            }
+        }}}
+        if finalActivation != .glu {
+            z.withUnsafeMutableBufferPointer { finalActivation.applyInPlace($0) }
+            return Tensor(shape: [bsz, outF], data: z)
         }
-        return (out, s)
+        let half = outF / 2                                                     // GLU over the features
+        var out = [Float](repeating: 0, count: bsz * half)
+        for b in 0..<bsz {
+            for j in 0..<half {
+                let a = z[b * outF + j], g = z[b * outF + half + j]
+                out[b * half + j] = a / (1 + exp(-g))
+            }
+        }
+        return Tensor(shape: [bsz, half], data: out)
     }
 }
