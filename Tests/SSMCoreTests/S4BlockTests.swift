@@ -174,6 +174,11 @@ final class S4BlockTests: XCTestCase {
         XCTAssertEqual(run(odd, ["args": args]), "bad: no way to compute 'io.output_colour'")
         var noInput = tensors; noInput["io.input"] = nil
         XCTAssertEqual(run(noInput, ["args": args]), "bad: no tensor 'io.input'")
+        let bi = S4Block(kernel: S4DKernelConfiguration(features: 4, stateSize: 8), bidirectional: true, rng: &rng)
+        var biTensors = bi.stateDict()
+        biTensors["io.input"] = x; biTensors["io.output_step"] = x
+        XCTAssertEqual(run(biTensors, ["args": #"{"d_model": 4, "d_state": 8, "mode": "diag", "bidirectional": true}"#]),
+                       "bad: unsupported constructor argument bidirectional=true: a bidirectional block has no step mode")
         var badWeight = tensors; badWeight["layer.D"] = Tensor.zeros([2, 4])
         XCTAssertEqual(run(badWeight, ["args": args]), "bad: weights: weight 'layer.D' has shape [2, 4], expected [1, 4]")
     }

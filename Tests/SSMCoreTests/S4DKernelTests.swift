@@ -73,6 +73,21 @@ final class S4DKernelTests: XCTestCase {
         }
     }
 
+    func testLongKernelsStayAccurate() {
+        // The benchmark length: powers are anchored per block, so no error builds up along L.
+        for disc in [Discretization.zoh, .bilinear] {
+            var p = Self.randomParams(H: 2, S: 2, N: 16, C: 1, seed: 41)
+            p.invDt = Tensor(shape: [2, 1], data: [log(0.001), log(0.01)]) // slow decay: long memory
+            let L = 16_384
+            let k = s4dKernel(invDt: Variable(p.invDt), aReal: Variable(p.aReal), aImag: Variable(p.aImag),
+                              b: Variable(p.b), c: Variable(p.c), length: L, discretization: disc).value
+            let ref = Self.referenceKernel(p, L: L, rate: 1, disc: disc, bandlimit: nil)
+            let scale = ref.data.map(abs).max()!
+            XCTAssertGreaterThan(abs(ref.data[L - 1]), 1e-4 * scale) // the tail is not negligible
+            assertClose(k, ref, atol: 2e-6 * scale, "\(disc)")
+        }
+    }
+
     func testBandlimitZeroesHighFrequencyModes() {
         var p = Self.randomParams(H: 2, S: 2, N: 4, C: 1, seed: 5)
         // dt = 0.1: mode n has frequency 0.1·|A_imag|/2π; a bandlimit of 0.2 keeps |A_imag| < 2π·1.

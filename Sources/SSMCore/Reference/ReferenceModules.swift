@@ -129,6 +129,9 @@ public enum ReferenceModules {
         guard input.rank == 3 else {
             throw OfficialModuleError.invalidArguments("step input must be rank 3, got \(input.shape)")
         }
+        guard block.hasRecurrentMode else {
+            throw OfficialModuleError.unsupportedArgument(key: "bidirectional", value: "true", reason: "a bidirectional block has no step mode")
+        }
         let x = block.transposed ? input : input.permuted([0, 2, 1])  // (B, H, L)
         let (b, h, l) = (x.shape[0], x.shape[1], x.shape[2])
         block.setupStep()

@@ -67,7 +67,11 @@ public final class S4Block: Layer {
         return finalActivation.apply(z, channelAxis: 1)                  // (B, H, L)
     }
 
+    /// Whether the block can run as a recurrence (causal, with a kernel that has a step mode).
+    public var hasRecurrentMode: Bool { !layer.bidirectional && layer.kernel.recurrence(rate: 1) != nil }
+
     /// Prepares recurrent mode from the current parameters (call again after changing them).
+    /// Requires ``hasRecurrentMode``.
     public func setupStep() { stepRecurrence = layer.recurrence() }
 
     /// The zero state `(B, H, N/2, 2)` for `batch` sequences.
