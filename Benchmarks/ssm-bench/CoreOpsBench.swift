@@ -64,10 +64,10 @@ func coreOpsSuite() throws {
     let x = Variable(Tensor.normal(shape, rng: &rng), requiresGrad: true)
     let lin = Linear(H, H, rng: &rng)
     let ln = LayerNorm(H, axis: 1)
-    let g = Tensor.normal(shape, rng: &rng)
     let elems = Double(Tensor.count(of: shape))
     func bench(_ name: String, flops: Double?, _ f: (Variable) -> Variable) {
         let fwd = timePerCall { _ = Autograd.withoutGradients { f(x) } }
+        let g = Tensor.normal(Autograd.withoutGradients { f(x) }.shape, rng: &rng)   // seed of the output's shape
         let fb = timePerCall { let y = f(x); y.backward(g); x.zeroGrad(); for p in lin.parameters + ln.parameters { p.zeroGrad() } }
         var fields: [(String, Any)] = [("suite", "core-ops"), ("op", name), ("shape", "32x64x28x28"),
                                        ("forward_seconds", fwd), ("forward_backward_seconds", fb),
@@ -78,6 +78,9 @@ func coreOpsSuite() throws {
     bench("linearChannels", flops: 2 * Double(B * H * H * 784)) { lin.channels($0) }
     bench("layerNorm_axis1", flops: nil) { ln($0) }
     bench("gelu", flops: nil) { gelu($0) }
-    bench("mul_broadcast_channel", flops: nil) { $0 * Variable(Tensor.normal([H, 1, 1], rng: &rng)) }
+    let channelScale = Variable(Tensor.normal([H, 1, 1], rng: &rng), requiresGrad: true)
+    bench("mul_broadcast_channel", flops: nil) { $0 * channelScale }
+    bench("glu_axis1", flops: nil) { glu($0, axis: 1) }
+    bench("add_same_shape", flops: nil) { $0 + $0 }
     bench("avgPool_2x2", flops: nil) { avgPool($0, kernel: [2, 2]) }
 }

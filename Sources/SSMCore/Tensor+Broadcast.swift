@@ -52,7 +52,7 @@ public enum Broadcast {
 
 extension Tensor {
     /// Elementwise `f(a, b)` with broadcasting (`f` must be pure: big same-shape inputs are split
-    /// over the cores).
+    /// over the cores). A convenience: the operators use kernel types (``apply(_:_:_:)``), which vectorise.
     @inline(__always)
     public static func broadcasting(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         if a.shape == b.shape {
@@ -105,6 +105,7 @@ extension Tensor {
     }
 
     /// `f` applied to every element (split over the cores for big tensors; `f` must be pure).
+    /// A convenience: hot paths use ``apply(_:_:)`` with a kernel type, which vectorises.
     @inline(__always)
     public func map(_ f: (Float) -> Float) -> Tensor {
         var out = [Float](repeating: 0, count: count)
@@ -117,16 +118,16 @@ extension Tensor {
         return Tensor(shape: shape, data: out)
     }
 
-    public static func + (a: Tensor, b: Tensor) -> Tensor { broadcasting(a, b, +) }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { broadcasting(a, b, -) }
-    public static func * (a: Tensor, b: Tensor) -> Tensor { broadcasting(a, b, *) }
-    public static func / (a: Tensor, b: Tensor) -> Tensor { broadcasting(a, b, /) }
-    public static func + (a: Tensor, s: Float) -> Tensor { a.map { $0 + s } }
-    public static func - (a: Tensor, s: Float) -> Tensor { a.map { $0 - s } }
-    public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }
-    public static func / (a: Tensor, s: Float) -> Tensor { a.map { $0 / s } }
-    public static func * (s: Float, a: Tensor) -> Tensor { a.map { s * $0 } }
-    public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }
+    public static func + (a: Tensor, b: Tensor) -> Tensor { apply(AddKernel.self, a, b) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { apply(SubKernel.self, a, b) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { apply(MulKernel.self, a, b) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { apply(DivKernel.self, a, b) }
+    public static func + (a: Tensor, s: Float) -> Tensor { apply(AddKernel.self, a, scalar: s) }
+    public static func - (a: Tensor, s: Float) -> Tensor { apply(SubKernel.self, a, scalar: s) }
+    public static func * (a: Tensor, s: Float) -> Tensor { apply(MulKernel.self, a, scalar: s) }
+    public static func / (a: Tensor, s: Float) -> Tensor { apply(MulKernel.self, a, scalar: 1 / s) }
+    public static func * (s: Float, a: Tensor) -> Tensor { apply(MulKernel.self, a, scalar: s) }
+    public static prefix func - (a: Tensor) -> Tensor { apply(NegKernel.self, a) }
 
     /// `self += other` elementwise (same shape), in place.
     public mutating func add(_ other: Tensor, scaledBy s: Float = 1) {

@@ -42,6 +42,22 @@ final class ActivationOpsTests: XCTestCase {
         XCTAssertEqual(y2.data[4], x2.data[7] / (1 + Foundation.exp(-x2.data[10])), accuracy: 1e-6)
     }
 
+    func testBigGluSplitOverCoresMatchesFormula() {
+        let x = r([4, 16, 8192])
+        let xv = Variable(x, requiresGrad: true)
+        let y = glu(xv, axis: 1)
+        y.backward(Tensor(repeating: 1, shape: y.shape))
+        var worst: Float = 0, worstGrad: Float = 0
+        for b in 0..<4 { for c in 0..<8 { for l in stride(from: 0, to: 8192, by: 7) {
+            let ia = (b * 16 + c) * 8192 + l, ib = (b * 16 + c + 8) * 8192 + l
+            let s = 1 / (1 + Foundation.exp(-x.data[ib]))
+            worst = max(worst, abs(y.value.data[(b * 8 + c) * 8192 + l] - x.data[ia] * s))
+            worstGrad = max(worstGrad, abs(xv.grad!.data[ib] - x.data[ia] * s * (1 - s)))
+        } } }
+        XCTAssertLessThan(worst, 2e-6)
+        XCTAssertLessThan(worstGrad, 2e-6)
+    }
+
     func testGluGradients() {
         for axis in [0, 1, -1] {
             assertGradientsMatchFiniteDifferences(inputs: [r([2, 4, 6])], atol: 5e-3, rtol: 5e-3) { v in glu(v[0], axis: axis) }

@@ -20,6 +20,26 @@ final class ArithmeticOpsTests: XCTestCase {
         XCTAssertEqual(z.shape, [2, 3, 4])
     }
 
+    func testEveryBroadcastInnerLoopFormMatchesIndexLoop() {
+        // (row constant, row constant), (constant, contiguous), (contiguous, constant), (contiguous, contiguous),
+        // and one-element operands of higher rank.
+        let cases: [([Int], [Int])] = [([2, 3, 1], [3, 1]), ([2, 1, 4], [2, 3, 4]), ([2, 3, 4], [2, 3, 1]),
+                                       ([4], [2, 3, 4]), ([1, 1], [2, 3]), ([3], [1, 1, 1])]
+        for (sa, sb) in cases {
+            let a = r(sa), b = r(sb)
+            let out = Broadcast.shape(sa, sb)
+            let y = a - b
+            XCTAssertEqual(y.shape, out)
+            let stA = Broadcast.strides(of: sa, in: out), stB = Broadcast.strides(of: sb, in: out)
+            let st = Tensor.strides(of: out)
+            for i in 0..<y.count {
+                var ia = 0, ib = 0
+                for d in 0..<out.count { let k = (i / st[d]) % out[d]; ia += k * stA[d]; ib += k * stB[d] }
+                XCTAssertEqual(y.data[i], a.data[ia] - b.data[ib], "\(sa) - \(sb) at \(i)")
+            }
+        }
+    }
+
     func testReducedToBroadcastShapeSumsStretchedAxes() {
         let g = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
         XCTAssertEqual(g.reduced(toBroadcastShape: [3]).data, [5, 7, 9])

@@ -42,6 +42,14 @@ final class ExpLogDropoutTests: XCTestCase {
         }
     }
 
+    func testDropoutGradientMatchesFiniteDifferencesForAFixedMask() {
+        // Each evaluation re-seeds, so every call draws the same mask.
+        assertGradientsMatchFiniteDifferences(inputs: [r([3, 4, 5])]) { v in
+            var g = SeededRNG(seed: 9)
+            return dropout(v[0], p: 0.3, training: true, rng: &g, tiedFrom: 2) * v[0]
+        }
+    }
+
     func testTiedDropoutSharesMaskAlongTrailingAxes() {
         var g = SeededRNG(seed: 5)
         let y = dropout(Variable(Tensor(repeating: 1, shape: [4, 8, 3, 2])), p: 0.5, training: true, rng: &g, tiedFrom: 2).value

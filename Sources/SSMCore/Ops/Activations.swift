@@ -12,26 +12,41 @@ import Darwin
 /// Gradient: `Φ(x) + x · φ(x)` with `φ(x) = exp(−x²/2) / √(2π)`.
 public func gelu(_ x: Variable) -> Variable {
     let xv = x.value
-    let y = xv.map { $0 * normalCDFAndPDF($0).cdf }
-    return Variable(y, parents: [x]) { g in
-        [Tensor.broadcasting(g, xv) { gi, v in
-            let (cdf, pdf) = normalCDFAndPDF(v)
-            return gi * (cdf + v * pdf)
-        }]
+    let y = Tensor.apply(GeluKernel.self, xv)
+    return Variable(y, parents: [x]) { g in [Tensor.apply(GeluGradKernel.self, g, xv)] }
+}
+
+/// `x Φ(x)`.
+enum GeluKernel: UnaryKernel {
+    @inline(__always) static func apply(_ x: Float) -> Float { x * normalCDFAndPDF(x).cdf }
+}
+/// `(g, x) ↦ g (Φ(x) + x φ(x))`.
+enum GeluGradKernel: BinaryKernel {
+    @inline(__always) static func apply(_ g: Float, _ x: Float) -> Float {
+        let (cdf, pdf) = normalCDFAndPDF(x)
+        return g * (cdf + x * pdf)
     }
 }
 
 /// Logistic sigmoid `σ(x) = 1 / (1 + e⁻ˣ)` (through ``fastExp(_:)``). Gradient: `σ(1 − σ)`.
 public func sigmoid(_ x: Variable) -> Variable {
-    let y = x.value.map(sigmoidScalar)
-    return Variable(y, parents: [x]) { g in [Tensor.broadcasting(g, y) { $0 * $1 * (1 - $1) }] }
+    let y = Tensor.apply(SigmoidKernel.self, x.value)
+    return Variable(y, parents: [x]) { g in [Tensor.apply(SigmoidGradKernel.self, g, y)] }
 }
+
+enum SigmoidKernel: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { fastSigmoid(x) } }
+/// `(g, σ) ↦ g σ (1 − σ)`.
+enum SigmoidGradKernel: BinaryKernel { @inline(__always) static func apply(_ g: Float, _ y: Float) -> Float { g * y * (1 - y) } }
 
 /// Hyperbolic tangent. Gradient: `1 − tanh²`.
 public func tanh(_ x: Variable) -> Variable {
-    let y = x.value.map { tanhf($0) }
-    return Variable(y, parents: [x]) { g in [Tensor.broadcasting(g, y) { $0 * (1 - $1 * $1) }] }
+    let y = Tensor.apply(TanhKernel.self, x.value)
+    return Variable(y, parents: [x]) { g in [Tensor.apply(TanhGradKernel.self, g, y)] }
 }
+
+enum TanhKernel: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { tanhf(x) } }
+/// `(g, t) ↦ g (1 − t²)`.
+enum TanhGradKernel: BinaryKernel { @inline(__always) static func apply(_ g: Float, _ y: Float) -> Float { g * (1 - y * y) } }
 
 /// Gated linear unit along `axis` (like `torch.nn.functional.glu`): splits `x` into halves
 /// `a, b` of extent `n/2` on that axis and returns `a ⊙ σ(b)`.
@@ -43,22 +58,30 @@ public func glu(_ x: Variable, axis: Int = -1) -> Variable {
     precondition(n % 2 == 0, "glu: axis \(axis) of shape \(xv.shape) has odd extent")
     let m = n / 2, half = m * inner
     var outShape = xv.shape; outShape[ax] = m
-    var y = [Float](repeating: 0, count: outer * half)
+    var y = [Float](unsafeUninitializedCapacity: outer * half) { _, n in n = outer * half }   // every element written below
+    // Rows of the outer axes split over the cores when the tensor is big.
+    let rowsPerChunk = max(1, (1 << 16) / max(half, 1))
     xv.data.withUnsafeBufferPointer { p in y.withUnsafeMutableBufferPointer { o in
-        for a in 0..<outer {
-            let src = a * n * inner, dst = a * half
-            for j in 0..<half { o[dst + j] = p[src + j] * sigmoidScalar(p[src + half + j]) }
+        guard let p = p.baseAddress, let o = o.baseAddress else { return }
+        Parallel.forEachChunk(outer, minimumChunk: rowsPerChunk) { rows in
+            for a in rows {
+                let src = a * n * inner, dst = a * half
+                for j in 0..<half { o[dst + j] = p[src + j] * sigmoidScalar(p[src + half + j]) }
+            }
         }
     } }
     return Variable(Tensor(shape: outShape, data: y), parents: [x]) { g in
         var gx = [Float](repeating: 0, count: xv.count)
         xv.data.withUnsafeBufferPointer { p in g.data.withUnsafeBufferPointer { pg in gx.withUnsafeMutableBufferPointer { o in
-            for a in 0..<outer {
-                let src = a * n * inner, dst = a * half
-                for j in 0..<half {
-                    let av = p[src + j], s = sigmoidScalar(p[src + half + j]), gi = pg[dst + j]
-                    o[src + j] = gi * s
-                    o[src + half + j] = gi * av * s * (1 - s)
+            guard let p = p.baseAddress, let pg = pg.baseAddress, let o = o.baseAddress else { return }
+            Parallel.forEachChunk(outer, minimumChunk: rowsPerChunk) { rows in
+                for a in rows {
+                    let src = a * n * inner, dst = a * half
+                    for j in 0..<half {
+                        let av = p[src + j], s = sigmoidScalar(p[src + half + j]), gi = pg[dst + j]
+                        o[src + j] = gi * s
+                        o[src + half + j] = gi * av * s * (1 - s)
+                    }
                 }
             }
         } } }

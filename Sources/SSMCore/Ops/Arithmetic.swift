@@ -35,7 +35,7 @@ extension Variable {
             let ga = g / bv
             return [a.requiresGrad ? ga.reduced(toBroadcastShape: av.shape) : nil,
                     // −g·a/b² = −(g/b)·(a/b) = −ga · out
-                    b.requiresGrad ? Tensor.broadcasting(ga, out) { -$0 * $1 }.reduced(toBroadcastShape: bv.shape) : nil]
+                    b.requiresGrad ? Tensor.apply(NegMulKernel.self, ga, out).reduced(toBroadcastShape: bv.shape) : nil]
         }
     }
 
@@ -52,7 +52,7 @@ extension Variable {
     public static func - (x: Variable, s: Float) -> Variable { Variable(x.value - s, parents: [x]) { g in [g] } }
     /// `s − x`.
     public static func - (s: Float, x: Variable) -> Variable {
-        Variable(x.value.map { s - $0 }, parents: [x]) { g in [-g] }
+        Variable(Tensor.apply(SubKernel.self, scalar: s, x.value), parents: [x]) { g in [-g] }
     }
     /// `x · s`.
     public static func * (x: Variable, s: Float) -> Variable { Variable(x.value * s, parents: [x]) { g in [g * s] } }
@@ -66,8 +66,11 @@ extension Variable {
     /// `s / x`. ∂/∂x = −s / x².
     public static func / (s: Float, x: Variable) -> Variable {
         let xv = x.value
-        return Variable(xv.map { s / $0 }, parents: [x]) { g in
-            [Tensor.broadcasting(g, xv) { gi, xi in -s * gi / (xi * xi) }]
-        }
+        let y = Tensor.apply(DivKernel.self, scalar: s, xv)
+        // −s·g/x² = −g·y/x
+        return Variable(y, parents: [x]) { g in [Tensor.apply(NegMulKernel.self, g, y) / xv] }
     }
 }
+
+/// `(a, b) ↦ −a·b`.
+enum NegMulKernel: BinaryKernel { @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { -a * b } }

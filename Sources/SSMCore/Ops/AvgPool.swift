@@ -8,6 +8,16 @@ extension Tensor {
         let Lo = L / k, scale = 1 / Float(k)
         var out = [Float](repeating: 0, count: outer * Lo * inner)
         data.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in
+            if inner == 1 {
+                // Last axis: each window is contiguous.
+                for a in 0..<outer { for i in 0..<Lo {
+                    var s: Float = 0
+                    let src = a * L + i * k
+                    for j in 0..<k { s += p[src + j] }
+                    o[a * Lo + i] = s * scale
+                } }
+                return
+            }
             for a in 0..<outer { for i in 0..<Lo {
                 let dst = (a * Lo + i) * inner
                 for j in 0..<k {

@@ -7,7 +7,7 @@ import Darwin
 
 /// `eˣ` elementwise. Gradient: `g · eˣ` (reuses the output).
 public func exp(_ x: Variable) -> Variable {
-    let y = x.value.map { expf($0) }
+    let y = Tensor.apply(ExpKernel.self, x.value)
     return Variable(y, parents: [x]) { g in [g * y] }
 }
 
@@ -15,5 +15,8 @@ public func exp(_ x: Variable) -> Variable {
 /// Gradient: `g / x`.
 public func log(_ x: Variable) -> Variable {
     let xv = x.value
-    return Variable(xv.map { logf($0) }, parents: [x]) { g in [g / xv] }
+    return Variable(Tensor.apply(LogKernel.self, xv), parents: [x]) { g in [g / xv] }
 }
+
+enum ExpKernel: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { expf(x) } }
+enum LogKernel: UnaryKernel { @inline(__always) static func apply(_ x: Float) -> Float { logf(x) } }

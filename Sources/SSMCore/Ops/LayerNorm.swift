@@ -20,7 +20,7 @@ public func layerNorm(_ x: Variable, weight: Variable?, bias: Variable?, eps: Fl
     // Per-vector statistics, (outer, inner).
     var mean = [Float](repeating: 0, count: outer * inner)
     var rstd = [Float](repeating: 0, count: outer * inner)
-    var y = [Float](repeating: 0, count: xv.count)
+    var y = [Float](unsafeUninitializedCapacity: xv.count) { _, n in n = xv.count }   // every element written below
     xv.data.withUnsafeBufferPointer { p in y.withUnsafeMutableBufferPointer { o in
     wv.data.withUnsafeBufferPointer { w in bv.data.withUnsafeBufferPointer { bb in
     mean.withUnsafeMutableBufferPointer { mu in rstd.withUnsafeMutableBufferPointer { rs in
@@ -58,7 +58,7 @@ public func layerNorm(_ x: Variable, weight: Variable?, bias: Variable?, eps: Fl
     if let weight { parents.append(weight) }
     if let bias { parents.append(bias) }
     return Variable(Tensor(shape: xv.shape, data: y), parents: parents) { g in
-        var gx = [Float](repeating: 0, count: xv.count)
+        var gx = [Float](unsafeUninitializedCapacity: xv.count) { _, n in n = xv.count }   // every element written below
         // Independent vectors split into one chunk per core when big; each chunk keeps its own
         // partial ∂weight, ∂bias (n each), summed afterwards.
         let chunks = xv.count >= 1 << 15 ? min(outer, Parallel.maxThreads) : 1

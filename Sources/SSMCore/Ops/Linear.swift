@@ -125,7 +125,8 @@ public func linearChannels(_ x: Variable, _ weight: Variable, _ bias: Variable? 
     let B = xv.shape[0], cin = wv.shape[1], cout = wv.shape[0]
     let L = xv.shape[2...].reduce(1, *)
     if let bias { precondition(bias.shape == [cout], "linearChannels: bias \(bias.shape) != [\(cout)]") }
-    var y = [Float](repeating: 0, count: B * cout * L)
+    // Every element is written below (bias fill, then sgemm with beta 1; or sgemm with beta 0).
+    var y = [Float](unsafeUninitializedCapacity: B * cout * L) { _, n in n = B * cout * L }
     let bv = bias?.value
     xv.data.withUnsafeBufferPointer { px in wv.data.withUnsafeBufferPointer { pw in y.withUnsafeMutableBufferPointer { py in
         let px = px.baseAddress!, pw = pw.baseAddress!, py = py.baseAddress!
@@ -148,7 +149,7 @@ public func linearChannels(_ x: Variable, _ weight: Variable, _ bias: Variable? 
         g.data.withUnsafeBufferPointer { pgb in
             let pg = pgb.baseAddress!
             if x.requiresGrad {
-                var gx = [Float](repeating: 0, count: xv.count)
+                var gx = [Float](unsafeUninitializedCapacity: xv.count) { _, n in n = xv.count }   // sgemm, beta 0
                 wv.data.withUnsafeBufferPointer { pw in gx.withUnsafeMutableBufferPointer { o in
                     let pw = pw.baseAddress!, po = o.baseAddress!
                     Parallel.forEach(B) { b in
