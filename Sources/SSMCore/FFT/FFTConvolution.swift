@@ -13,7 +13,8 @@
 /// ``layoutKernel(_:inputLength:bidirectional:)``. Output: `(B, C·H, L1, …, Ln)` (channel-major,
 /// as the official `rearrange('b c h ... -> b (c h) ...')`).
 ///
-/// Backward (exact, no stored spectra): with `g` the output gradient zero-padded to `P`,
+/// Backward (exact; the kernel spectrum is kept from the forward pass, input spectra are recomputed
+/// rather than stored): with `g` the output gradient zero-padded to `P`,
 /// `∂u = slice(irfftn(Σ_c G_c · conj(K_c)))`, and the full kernel gradient
 /// `∂k[c, h] = irfftn(Σ_b G · conj(U))` (circular cross-correlations), contracted onto each axis:
 /// `∂k_i[c, h, p_i] = Σ_{p_j, j≠i} ∂k[c, h, p] · Π_{j≠i} k_j[c, h, p_j]`.
