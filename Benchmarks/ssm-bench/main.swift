@@ -5,6 +5,7 @@ import Foundation
 let suites: [String: () throws -> Void] = [
     "safetensors": safetensorsSuite,
     "core-ops": coreOpsSuite,
+    "s4": s4Suite,
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
