@@ -159,12 +159,15 @@ final class SoundFile {
                          channels: Int(sfinfo.channels), frames: Int(max(0, sfinfo.frames)))
     }
 
-    /// libsndfile logs (rather than fails on) a data chunk that is longer than the file.
+    /// libsndfile logs (rather than fails on) a sample-data chunk declared longer than the file,
+    /// as `data : 99882 (should be 49956)` (WAV) or `SSND : … (should be …)` (AIFF).
     var logMentionsTruncation: Bool {
-        var log = [CChar](repeating: 0, count: 4096)
+        var log = [CChar](repeating: 0, count: 8192)
         _ = sf_command(handle, Int32(SFC_GET_LOG_INFO), &log, Int32(log.count))
-        let text = String(cString: log).lowercased()
-        return text.contains("truncated") || text.contains("should be")
+        return String(cString: log).split(separator: "\n").contains { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            return (trimmed.hasPrefix("data") || trimmed.hasPrefix("SSND")) && trimmed.contains("(should be")
+        }
     }
 
     deinit { sf_close(handle) }

@@ -52,15 +52,15 @@ public enum PNGFile {
         pixels.withUnsafeMutableBufferPointer { out in
             if info.bit_depth == 16 {
                 let src = raw!.assumingMemoryBound(to: UInt16.self)
-                let scale: Float = 1 / 65535
                 for i in 0..<plane {
-                    for c in 0..<channels { out[c * plane + i] = Float(src[i * channels + c]) * scale }
+                    for c in 0..<channels { out[c * plane + i] = Float(src[i * channels + c]) / 65535 }
                 }
             } else {
                 let src = raw!.assumingMemoryBound(to: UInt8.self)
-                let scale: Float = 1 / 255
-                for i in 0..<plane {
-                    for c in 0..<channels { out[c * plane + i] = Float(src[i * channels + c]) * scale }
+                unitLevels.withUnsafeBufferPointer { level in
+                    for i in 0..<plane {
+                        for c in 0..<channels { out[c * plane + i] = level[Int(src[i * channels + c])] }
+                    }
                 }
             }
         }
@@ -117,3 +117,6 @@ public enum PNGFile {
         try FileAccess.writeAtomically(encode(image, name: path), to: path)
     }
 }
+
+/// `k / 255` for every byte value `k` (exactly the quotient, rounded once).
+let unitLevels: [Float] = (0..<256).map { Float($0) / 255 }

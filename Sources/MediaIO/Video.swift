@@ -180,8 +180,10 @@ public enum VideoFile {
         var bytes = [UInt8](repeating: 0, count: frameSize)
         var decoded = 0
         var nextTime = 0.0
+        var lastTime = -1.0
         while timestamps.count < wanted, let frame = try reader.next() {
             defer { decoded += 1 }
+            lastTime = max(lastTime, frame.time)
             if frame.width * frame.height > limits.maxFramePixels {
                 throw MediaError(file: path, reason: .tooLarge(
                     "frame \(decoded) of \(frame.width)x\(frame.height) exceeds the limit of \(limits.maxFramePixels) pixels"))
@@ -204,9 +206,10 @@ public enum VideoFile {
             pixels.append(contentsOf: repeatElement(0, count: frameSize))
             pixels.withUnsafeMutableBufferPointer { out in
                 bytes.withUnsafeBufferPointer { src in
-                    let scale: Float = 1 / 255
-                    for i in 0..<plane {
-                        for c in 0..<channels { out[base + c * plane + i] = Float(src[i * channels + c]) * scale }
+                    unitLevels.withUnsafeBufferPointer { level in
+                        for i in 0..<plane {
+                            for c in 0..<channels { out[base + c * plane + i] = level[Int(src[i * channels + c])] }
+                        }
                     }
                 }
             }
@@ -215,8 +218,16 @@ public enum VideoFile {
         if reader.decodeErrors > 0 {
             throw MediaError(file: path, reason: .corrupt("the decoder rejected \(reader.decodeErrors) packet(s)"))
         }
-        if timestamps.count < wanted && info.frames > 0 && decoded < info.frames {
-            throw MediaError(file: path, reason: .truncated("container declares \(info.frames) frames, decoded \(decoded)"))
+        if timestamps.count < wanted {  // read to the end of the stream
+            if info.frames > 0 && decoded < info.frames {
+                throw MediaError(file: path, reason: .truncated("container declares \(info.frames) frames, decoded \(decoded)"))
+            }
+            // Without a stored count: the last frame must reach the declared duration (within 2 frames).
+            if info.frames == 0 && info.fps > 0 && info.duration > 0 && lastTime >= 0
+                && lastTime + 3 / info.fps < info.duration {
+                throw MediaError(file: path, reason: .truncated(
+                    "stream ends at \(lastTime) s, container declares \(info.duration) s"))
+            }
         }
         if decoded == 0 {
             throw MediaError(file: path, reason: .corrupt("no frame could be decoded"))
