@@ -126,7 +126,7 @@ final class AudioTests: XCTestCase {
         let missing = folder.appendingPathComponent("missing.wav").path
         assertMediaError(try AudioFile.read(missing), file: missing, reasons: ["missing"])
         let empty = folder.appendingPathComponent("empty.wav").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         assertMediaError(try AudioFile.read(empty), file: empty, reasons: ["empty"])
         let text = folder.appendingPathComponent("text.wav").path
         try Data(repeating: 0x41, count: 300).write(to: URL(fileURLWithPath: text))

@@ -150,7 +150,7 @@ final class PNGTests: XCTestCase {
         assertMediaError(try PNGFile.read(missing), file: missing, reasons: ["missing"])
 
         let empty = folder.appendingPathComponent("empty.png").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         assertMediaError(try PNGFile.read(empty), file: empty, reasons: ["empty"])
 
         let text = folder.appendingPathComponent("text.png").path

@@ -79,7 +79,7 @@ final class VideoTests: XCTestCase {
         let missing = folder.appendingPathComponent("missing.mp4").path
         assertMediaError(try VideoFile.read(missing), file: missing, reasons: ["missing"])
         let empty = folder.appendingPathComponent("empty.mp4").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         assertMediaError(try VideoFile.read(empty), file: empty, reasons: ["empty"])
         let text = folder.appendingPathComponent("text.mp4").path
         try Data("this is not a video, only some words of text in a file".utf8).write(to: URL(fileURLWithPath: text))

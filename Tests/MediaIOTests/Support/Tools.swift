@@ -12,7 +12,7 @@ enum Tools {
         process.arguments = [tool] + arguments
         let output = Pipe()
         let errorURL = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
         let errors = try FileHandle(forWritingTo: errorURL)
         defer { try? errors.close(); try? FileManager.default.removeItem(at: errorURL) }
         process.standardOutput = output
