@@ -47,22 +47,20 @@ public enum PNGFile {
         defer { cm_free(raw) }
         let width = Int(info.width), height = Int(info.height), channels = Int(info.channels)
         let plane = width * height
-        var pixels = [Float](repeating: 0, count: channels * plane)
-        // Interleaved (H, W, C) samples → planar (C, H, W).
-        pixels.withUnsafeMutableBufferPointer { out in
+        // Interleaved (H, W, C) samples → planar (C, H, W), one output plane at a time.
+        let pixels = [Float](unsafeUninitializedCapacity: channels * plane) { out, initialized in
             if info.bit_depth == 16 {
-                let src = raw!.assumingMemoryBound(to: UInt16.self)
-                for i in 0..<plane {
-                    for c in 0..<channels { out[c * plane + i] = Float(src[i * channels + c]) / 65535 }
+                let src = UnsafePointer(raw!.assumingMemoryBound(to: UInt16.self))
+                for c in 0..<channels {
+                    convertPlane(src + c, stride: channels, count: plane, scale: 65535, into: out.baseAddress! + c * plane)
                 }
             } else {
-                let src = raw!.assumingMemoryBound(to: UInt8.self)
-                unitLevels.withUnsafeBufferPointer { level in
-                    for i in 0..<plane {
-                        for c in 0..<channels { out[c * plane + i] = level[Int(src[i * channels + c])] }
-                    }
+                let src = UnsafePointer(raw!.assumingMemoryBound(to: UInt8.self))
+                for c in 0..<channels {
+                    convertPlane(src + c, stride: channels, count: plane, into: out.baseAddress! + c * plane)
                 }
             }
+            initialized = channels * plane
         }
         return Image(channels: channels, height: height, width: width, pixels: pixels).converted(to: mode)
     }
@@ -118,5 +116,29 @@ public enum PNGFile {
     }
 }
 
-/// `k / 255` for every byte value `k` (exactly the quotient, rounded once).
-let unitLevels: [Float] = (0..<256).map { Float($0) / 255 }
+/// `out[i] = Float(src[i · stride]) / 255` for `i < count` (the exact quotient, rounded once).
+/// Strided input is first gathered into contiguous bytes so that the conversion loop vectorises.
+@inline(__always)
+func convertPlane(_ src: UnsafePointer<UInt8>, stride: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+    if stride == 1 {
+        for i in 0..<count { out[i] = Float(src[i]) / 255 }
+        return
+    }
+    let block = 4096
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: block) { scratch in
+        var start = 0
+        while start < count {
+            let n = min(block, count - start)
+            for i in 0..<n { scratch[i] = src[(start + i) * stride] }
+            let o = out + start
+            for i in 0..<n { o[i] = Float(scratch[i]) / 255 }
+            start += n
+        }
+    }
+}
+
+/// `out[i] = Float(src[i · stride]) / scale` for 16-bit samples.
+@inline(__always)
+func convertPlane(_ src: UnsafePointer<UInt16>, stride: Int, count: Int, scale: Float, into out: UnsafeMutablePointer<Float>) {
+    for i in 0..<count { out[i] = Float(src[i * stride]) / scale }
+}

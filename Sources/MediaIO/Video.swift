@@ -178,9 +178,13 @@ public enum VideoFile {
         var pixels: [Float] = []
         var timestamps: [Double] = []
         var bytes = [UInt8](repeating: 0, count: frameSize)
+        var converted = [Float](repeating: 0, count: frameSize)
         var decoded = 0
         var nextTime = 0.0
         var lastTime = -1.0
+        // Reserve the whole clip when its length is known (no reallocation while growing).
+        let expected = info.frames > 0 ? min(wanted, (info.frames + options.stride - 1) / options.stride) : min(wanted, 64)
+        pixels.reserveCapacity(min(expected, limits.maxVideoFrames) * frameSize)
         while timestamps.count < wanted, let frame = try reader.next() {
             defer { decoded += 1 }
             lastTime = max(lastTime, frame.time)
@@ -201,18 +205,15 @@ public enum VideoFile {
                     "clip exceeds the limit of \(limits.maxVideoFrames) frames or \(limits.maxClipElements) values; request fewer frames"))
             }
             try reader.convert(width: outWidth, height: outHeight, gray: options.gray, into: &bytes)
-            // (H, W, C) bytes → (C, H, W) floats in [0, 1]
-            let base = pixels.count
-            pixels.append(contentsOf: repeatElement(0, count: frameSize))
-            pixels.withUnsafeMutableBufferPointer { out in
-                bytes.withUnsafeBufferPointer { src in
-                    unitLevels.withUnsafeBufferPointer { level in
-                        for i in 0..<plane {
-                            for c in 0..<channels { out[base + c * plane + i] = level[Int(src[i * channels + c])] }
-                        }
+            // (H, W, C) bytes → (C, H, W) floats in [0, 1] in a reused buffer, then appended
+            bytes.withUnsafeBufferPointer { src in
+                converted.withUnsafeMutableBufferPointer { out in
+                    for c in 0..<channels {
+                        convertPlane(src.baseAddress! + c, stride: channels, count: plane, into: out.baseAddress! + c * plane)
                     }
                 }
             }
+            pixels.append(contentsOf: converted)
             timestamps.append(frame.time)
         }
         if reader.decodeErrors > 0 {
