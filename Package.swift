@@ -31,7 +31,7 @@ let package = Package(
             ]),
 
         // Media decoding / encoding
-        .target(name: "MediaIO", dependencies: ["CMedia", "CMediaShim"], swiftSettings: optimise),
+        .target(name: "MediaIO", dependencies: ["CMedia", "CMediaShim"], exclude: ["README.md"], swiftSettings: optimise),
 
         // Numerics: tensors, autograd, FFT/BLAS, S4 kernels
         .target(name: "SSMCore", dependencies: ["CNumerics"], swiftSettings: optimise),

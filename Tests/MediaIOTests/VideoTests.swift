@@ -36,6 +36,41 @@ final class VideoTests: XCTestCase {
         }
     }
 
+    /// Clips in other codecs and containers, made by the ffmpeg tool, decode like the ffmpeg tool.
+    func testOtherCodecsMatchFFmpeg() throws {
+        let folder = TestSupport.temporaryDirectory("codecs")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cases: [(file: String, args: [String], codec: String)] = [
+            ("hevc.mp4", ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=none", "-pix_fmt", "yuv420p"], "hevc"),
+            ("av1.mkv", ["-c:v", "libsvtav1", "-preset", "12", "-pix_fmt", "yuv420p"], "av1"),
+            ("mjpeg.avi", ["-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p"], "mjpeg"),
+            ("clip.gif", [], "gif"),
+            ("vp9.webm", ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"], "vp9"),
+        ]
+        for c in cases {
+            let path = folder.appendingPathComponent(c.file).path
+            _ = try Tools.run("ffmpeg", ["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10",
+                                         "-frames:v", "8"] + c.args + [path])
+            let info = try VideoFile.info(path)
+            XCTAssertTrue(info.codec.contains(c.codec), "\(c.file): codec \(info.codec)")
+            XCTAssertEqual([info.width, info.height], [64, 64], c.file)
+            let clip = try VideoFile.read(path)
+            XCTAssertEqual(info.frames, clip.frames, c.file)
+            let raw = try Tools.ffmpeg(path, ["-f", "rawvideo", "-pix_fmt", "rgb24"])
+            XCTAssertEqual(raw.count, clip.frames * 64 * 64 * 3, "\(c.file): \(clip.frames) frames")
+            var worst = 0
+            for t in 0..<min(clip.frames, raw.count / (64 * 64 * 3)) {
+                for i in 0..<(64 * 64) {
+                    for ch in 0..<3 {
+                        let ours = Int((clip.pixels[(t * 3 + ch) * 64 * 64 + i] * 255).rounded())
+                        worst = max(worst, abs(ours - Int(raw[(t * 64 * 64 + i) * 3 + ch])))
+                    }
+                }
+            }
+            XCTAssertLessThanOrEqual(worst, 1, "\(c.file): max difference \(worst) LSB")
+        }
+    }
+
     /// Scaled output equals ffmpeg's scale filter with bicubic flags to within 1 LSB.
     func testScaledOutputMatchesFFmpegScale() throws {
         let path = Tools.samples.appendingPathComponent("video/testsrc-h264.mp4").path
