@@ -33,7 +33,8 @@ static int cm_status_for(int error) {
     if (error == AVERROR_DECODER_NOT_FOUND || error == AVERROR_DEMUXER_NOT_FOUND ||
         error == AVERROR_STREAM_NOT_FOUND || error == AVERROR_PATCHWELCOME)
         return CM_ERR_UNSUPPORTED;
-    if (error == AVERROR(ENOENT) || error == AVERROR(EACCES) || error == AVERROR(EIO)) return CM_ERR_IO;
+    /* EIO from a demuxer means unreadable data in a file that opened fine. */
+    if (error == AVERROR(ENOENT) || error == AVERROR(EACCES)) return CM_ERR_IO;
     return CM_ERR_CORRUPT;
 }
 

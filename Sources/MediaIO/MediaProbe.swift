@@ -24,20 +24,28 @@ public enum MediaProbe {
 
     /// PNG signature → image (libpng); otherwise libsndfile → audio; otherwise FFmpeg with a video
     /// stream → video; otherwise `.unsupported`.
-    public static func probe(_ path: String, limits: MediaLimits = .default) throws -> MediaInfo {
+    ///
+    /// With `validate`, images and audio are decoded in full (so a damaged body is reported, not
+    /// only a damaged header), and video is demuxed to the end and its packets counted against
+    /// the stored frame count.
+    public static func probe(_ path: String, limits: MediaLimits = .default, validate: Bool = false) throws -> MediaInfo {
         _ = try FileAccess.checkReadable(path)
         let head = try FileAccess.head(path, count: 8)
         if head.count >= 4 && Array(head.prefix(4)) == Array(pngSignature.prefix(4)) {
-            return .image(try PNGFile.info(path, limits: limits))
+            let info = try PNGFile.info(path, limits: limits)
+            if validate { _ = try PNGFile.read(path, limits: limits) }
+            return .image(info)
         }
         var audioError: MediaError? = nil
         do {
-            return .audio(try AudioFile.info(path, limits: limits))
+            let info = try AudioFile.info(path, limits: limits)
+            if validate { _ = try AudioFile.read(path, limits: limits) }
+            return .audio(info)
         } catch let error as MediaError {
             audioError = error
         }
         do {
-            return .video(try VideoFile.info(path, limits: limits))
+            return .video(try VideoFile.info(path, limits: limits, validate: validate))
         } catch let error as MediaError {
             if case .unsupported = error.reason, let audioError, case .unsupported = audioError.reason {
                 throw MediaError(file: path, reason: .unsupported("not an image, audio or video format this build reads"))

@@ -144,11 +144,18 @@ public final class VideoReader {
 /// ```
 public enum VideoFile {
     /// Container and stream information; counts packets when the container stores no frame count.
-    public static func info(_ path: String, limits: MediaLimits = .default) throws -> VideoInfo {
+    /// With `validate`, always demuxes to the end and throws `.truncated` when fewer packets than
+    /// the stored frame count are present (no decoding).
+    public static func info(_ path: String, limits: MediaLimits = .default, validate: Bool = false) throws -> VideoInfo {
         let reader = try VideoReader(path: path, limits: limits)
         var info = reader.info
         if info.frames <= 0 {
             info.frames = try reader.countPackets(limit: Int.max / 2)
+        } else if validate {
+            let packets = try reader.countPackets(limit: Int.max / 2)
+            if packets < info.frames {
+                throw MediaError(file: path, reason: .truncated("container declares \(info.frames) frames, holds \(packets) packets"))
+            }
         }
         return info
     }

@@ -109,6 +109,14 @@ final class InfoCommandTests: XCTestCase {
         let png = try Data(contentsOf: TestSupport.samplesDirectory.appendingPathComponent("images/fmnist-1-pullover.png"))
         let cut = folder.appendingPathComponent("cut.png").path
         try png.prefix(30).write(to: URL(fileURLWithPath: cut))
+        let halfPNG = folder.appendingPathComponent("half.png").path
+        try png.prefix(png.count / 2).write(to: URL(fileURLWithPath: halfPNG))
+        let wav = try Data(contentsOf: TestSupport.samplesDirectory.appendingPathComponent("audio/speech-hello-22k.wav"))
+        let halfWAV = folder.appendingPathComponent("half.wav").path
+        try wav.prefix(wav.count / 2).write(to: URL(fileURLWithPath: halfWAV))
+        let mp4 = try Data(contentsOf: TestSupport.samplesDirectory.appendingPathComponent("video/testsrc-h264.mp4"))
+        let halfMP4 = folder.appendingPathComponent("half.mp4").path
+        try mp4.prefix(mp4.count / 2).write(to: URL(fileURLWithPath: halfMP4))
         let missing = folder.appendingPathComponent("missing.mp4").path
         let good = "samples/images/fmnist-1-pullover.png"
 
@@ -125,6 +133,16 @@ final class InfoCommandTests: XCTestCase {
         XCTAssertTrue(errors[3]?.hasPrefix("unsupported") ?? false, "\(errors[3] ?? "nil")")
         XCTAssertTrue(errors[4]?.hasPrefix("truncated") ?? false, "\(errors[4] ?? "nil")")
         for k in [0, 2, 3, 4] { XCTAssertEqual(lines[k].count, 2, "only file and error: \(lines[k])") }
+
+        // Damage past the header: images and audio are decoded in full.
+        let damaged = try SSMBinary.run(["info", halfPNG, halfWAV, halfMP4, good])
+        XCTAssertEqual(damaged.status, 1)
+        let damagedLines = try objects(damaged.out)
+        XCTAssertEqual(damagedLines.count, 4)
+        XCTAssertTrue((damagedLines[0]["error"] as? String)?.hasPrefix("truncated") ?? false, "\(damagedLines[0])")
+        XCTAssertTrue((damagedLines[1]["error"] as? String)?.hasPrefix("truncated") ?? false, "\(damagedLines[1])")
+        XCTAssertTrue((damagedLines[2]["error"] as? String)?.hasPrefix("truncated") ?? false, "\(damagedLines[2])")
+        XCTAssertNil(damagedLines[3]["error"])
 
         let ok = try SSMBinary.run(["info", good])
         XCTAssertEqual(ok.status, 0)

@@ -8,7 +8,8 @@ struct Info: ParsableCommand {
         discussion: """
             Keys where they apply: file, kind (image|audio|video), codec, width, height, channels, \
             frames (video frames or audio sample frames), sample_rate, fps, duration_s. A file that \
-            cannot be read gets {"file", "error"}; the exit status is 1 if any file failed.
+            cannot be read gets {"file", "error"}; the exit status is 1 if any file failed. Images and \
+            audio are decoded in full to find damage past the header.
             """)
 
     @Argument(help: "Image (PNG), audio or video files.")
@@ -24,7 +25,7 @@ struct Info: ParsableCommand {
             var line = JSONLine()
             line.add("file", file)
             do {
-                switch try MediaProbe.probe(file) {
+                switch try MediaProbe.probe(file, validate: true) {
                 case .image(let info):
                     line.add("kind", "image")
                     line.add("codec", info.codec)
