@@ -27,7 +27,9 @@ public enum AudioFile {
     public static func read(_ path: String, limits: MediaLimits = .default) throws -> AudioBuffer {
         let file = try SoundFile(path: path)
         let info = file.info
-        if info.sampleRate <= 0 { throw MediaError(file: path, reason: .corrupt("sample rate \(info.sampleRate)")) }
+        if info.sampleRate <= 0 || info.sampleRate > 10_000_000 {
+            throw MediaError(file: path, reason: .corrupt("sample rate \(info.sampleRate) Hz"))
+        }
         if info.channels < 1 { throw MediaError(file: path, reason: .corrupt("\(info.channels) channels")) }
         if info.channels > limits.maxAudioChannels {
             throw MediaError(file: path, reason: .tooLarge("\(info.channels) channels exceeds the limit of \(limits.maxAudioChannels)"))
@@ -35,6 +37,10 @@ public enum AudioFile {
         if Double(info.frames) > limits.maxAudioSeconds * Double(info.sampleRate) {
             throw MediaError(file: path, reason: .tooLarge(
                 "\(info.frames) frames at \(info.sampleRate) Hz (\(info.duration) s) exceeds the limit of \(limits.maxAudioSeconds) s"))
+        }
+        if info.frames * info.channels > limits.maxClipElements {
+            throw MediaError(file: path, reason: .tooLarge(
+                "\(info.channels) × \(info.frames) samples exceeds the limit of \(limits.maxClipElements) values"))
         }
         let channels = info.channels, frames = info.frames
         var interleaved = [Float](repeating: 0, count: channels * frames)  // (frames, channels)

@@ -13,7 +13,8 @@ public struct MediaLimits: Equatable, Sendable {
     public var maxFramePixels: Int = 4096 * 4096
     /// Frames in one decoded clip (default 10,000).
     public var maxVideoFrames: Int = 10_000
-    /// Floats in one decoded clip, T × C × H × W (default 2^28, 1 GiB).
+    /// Floats in one decoded video clip (T × C × H × W) or audio file (channels × frames)
+    /// (default 2^28, 1 GiB).
     public var maxClipElements: Int = 1 << 28
     /// Duration of one audio file in seconds (default 1 hour).
     public var maxAudioSeconds: Double = 3600

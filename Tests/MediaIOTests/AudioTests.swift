@@ -151,5 +151,10 @@ final class AudioTests: XCTestCase {
         var limits = MediaLimits.default
         limits.maxAudioSeconds = 1
         assertMediaError(try AudioFile.read(samplePath, limits: limits), file: samplePath, reasons: ["too_large"])
+        limits = .default
+        limits.maxClipElements = 1000
+        assertMediaError(try AudioFile.read(samplePath, limits: limits), file: samplePath, reasons: ["too_large"])
+        limits.maxAudioChannels = 0
+        assertMediaError(try AudioFile.read(samplePath, limits: limits), file: samplePath, reasons: ["too_large"])
     }
 }
