@@ -22,6 +22,7 @@ final class AudioTests: XCTestCase {
                     worst = max(worst, abs(reference - ours))
                 }
             }
+            print("audio parity \((path as NSString).lastPathComponent): max |ours − ffmpeg s16le| = \(worst) LSB")
             XCTAssertLessThanOrEqual(worst, 1, "\(path): max difference \(worst) LSB")
             let info = try AudioFile.info(path)
             XCTAssertEqual(info.frames, audio.frames)
@@ -113,6 +114,7 @@ final class AudioTests: XCTestCase {
                 let expected = Float(0.5 * sin(2 * Double.pi * f * Double(t) / Double(rate)))
                 worst = max(worst, abs(out.samples[t] - expected), abs(out.samples[out.frames + t] + expected))
             }
+            print("resample \(inRate) → \(rate) Hz: max |error| vs analytic sine = \(worst)")
             XCTAssertLessThan(worst, 2e-3, "\(rate) Hz: max error \(worst)")
         }
     }

@@ -27,6 +27,7 @@ final class VideoTests: XCTestCase {
                         }
                     }
                 }
+                print("video parity \((path as NSString).lastPathComponent) \(gray ? "gray" : "rgb24"): \(clip.frames) frames, max |diff| = \(worst) LSB")
                 XCTAssertLessThanOrEqual(worst, 1, "\(path) gray \(gray): max difference \(worst) LSB")
             }
             let info = try VideoFile.info(path)
@@ -67,6 +68,7 @@ final class VideoTests: XCTestCase {
                     }
                 }
             }
+            print("video parity \(c.file) (\(info.codec)): \(clip.frames) frames, max |diff| = \(worst) LSB")
             XCTAssertLessThanOrEqual(worst, 1, "\(c.file): max difference \(worst) LSB")
         }
     }
