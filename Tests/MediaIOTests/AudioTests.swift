@@ -115,8 +115,18 @@ final class AudioTests: XCTestCase {
                 worst = max(worst, abs(out.samples[t] - expected), abs(out.samples[out.frames + t] + expected))
             }
             print("resample \(inRate) → \(rate) Hz: max |error| vs analytic sine = \(worst)")
-            XCTAssertLessThan(worst, 2e-3, "\(rate) Hz: max error \(worst)")
+            XCTAssertLessThan(worst, 1e-4, "\(rate) Hz: max error \(worst)")
         }
+    }
+
+    /// A tone above the target Nyquist frequency (10 kHz → 16 kHz rate) is filtered out, not aliased.
+    func testResamplingRemovesTonesAboveNewNyquist() throws {
+        let inRate = 44100, frames = 44100 / 4
+        let tone = (0..<frames).map { Float(0.5 * sin(2 * Double.pi * 10_000 * Double($0) / Double(inRate))) }
+        let out = try AudioBuffer(sampleRate: inRate, channels: 1, frames: frames, samples: tone).resampled(to: 16000)
+        let interior = out.samples[200..<(out.frames - 200)].map(abs).max()!
+        print("resample 10 kHz tone 44.1 → 16 kHz: max |residual| = \(interior)")
+        XCTAssertLessThan(interior, 1e-4)
     }
 
     func testBadInputsGiveTypedErrors() throws {
