@@ -41,7 +41,7 @@ public struct VideoClip: Equatable, Sendable {
 
 /// Which frames to decode and how.
 public struct VideoDecodeOptions: Equatable, Sendable {
-    /// Stop after this many kept frames (nil: all, up to ``MediaLimits/maxVideoFrames``).
+    /// Stop after this many kept frames, at least 1 (nil: all, up to ``MediaLimits/maxVideoFrames``).
     public var maxFrames: Int?
     /// Keep every `stride`-th decoded frame (1 = all). Ignored when ``targetFPS`` is set.
     public var stride: Int = 1
@@ -123,8 +123,14 @@ public final class VideoReader {
         return Frame(time: pts, width: Int(w), height: Int(h))
     }
 
-    /// Converts the held frame to packed bytes (H, W, C), C = 3 (rgb24) or 1 (gray8).
+    /// Converts the held frame to packed bytes (H, W, C), C = 3 (rgb24) or 1 (gray8);
+    /// `bytes` must hold at least `width × height × C` values.
     public func convert(width: Int, height: Int, gray: Bool, into bytes: inout [UInt8]) throws {
+        guard width > 0, height > 0, width <= 1 << 16, height <= 1 << 16,
+              bytes.count >= width * height * (gray ? 1 : 3) else {
+            throw MediaError(file: path, reason: .invalidArgument(
+                "cannot convert to \(width)x\(height) into a buffer of \(bytes.count) bytes"))
+        }
         let status = bytes.withUnsafeMutableBufferPointer { p in
             cm_video_convert(handle, Int32(width), Int32(height), gray ? 1 : 0, p.baseAddress, &message, message.count)
         }
@@ -170,7 +176,7 @@ public enum VideoFile {
         let reader = try VideoReader(path: path, threads: options.threads, limits: limits)
         let info = reader.info
         let outWidth = options.width ?? info.width, outHeight = options.height ?? info.height
-        guard outWidth > 0, outHeight > 0, options.stride >= 1, options.maxFrames.map({ $0 >= 0 }) ?? true,
+        guard outWidth > 0, outHeight > 0, options.stride >= 1, options.maxFrames.map({ $0 >= 1 }) ?? true,
               options.targetFPS.map({ $0 > 0 && $0.isFinite }) ?? true else {
             throw MediaError(file: path, reason: .invalidArgument(
                 "invalid decode options (size \(outWidth)x\(outHeight), stride \(options.stride), fps \(options.targetFPS ?? 0))"))

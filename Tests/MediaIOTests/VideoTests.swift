@@ -145,5 +145,15 @@ final class VideoTests: XCTestCase {
         XCTAssertEqual(try VideoFile.read(path, options: VideoDecodeOptions(maxFrames: 20), limits: limits).frames, 20)
         assertMediaError(try VideoFile.read(path, options: VideoDecodeOptions(width: 0, height: 10)), file: path,
                          reasons: ["invalid_argument"])
+        assertMediaError(try VideoFile.read(path, options: VideoDecodeOptions(maxFrames: 0)), file: path,
+                         reasons: ["invalid_argument"])
+        let reader = try VideoReader(path: path)
+        XCTAssertNotNil(try reader.next())
+        var small = [UInt8](repeating: 0, count: 10)
+        assertMediaError(try reader.convert(width: 16, height: 16, gray: false, into: &small), file: path,
+                         reasons: ["invalid_argument"])
+        var enough = [UInt8](repeating: 0, count: 16 * 16 * 3)
+        XCTAssertNoThrow(try reader.convert(width: 16, height: 16, gray: false, into: &enough))
+        XCTAssertGreaterThan(enough.max()!, 0)
     }
 }
