@@ -176,7 +176,7 @@ public enum VideoFile {
         let reader = try VideoReader(path: path, threads: options.threads, limits: limits)
         let info = reader.info
         let outWidth = options.width ?? info.width, outHeight = options.height ?? info.height
-        guard outWidth > 0, outHeight > 0, options.stride >= 1, options.maxFrames.map({ $0 >= 1 }) ?? true,
+        guard outWidth > 0, outHeight > 0, outWidth <= 1 << 16, outHeight <= 1 << 16, options.stride >= 1, options.maxFrames.map({ $0 >= 1 }) ?? true,
               options.targetFPS.map({ $0 > 0 && $0.isFinite }) ?? true else {
             throw MediaError(file: path, reason: .invalidArgument(
                 "invalid decode options (size \(outWidth)x\(outHeight), stride \(options.stride), fps \(options.targetFPS ?? 0))"))
@@ -195,9 +195,11 @@ public enum VideoFile {
         var decoded = 0
         var nextTime = 0.0
         var lastTime = -1.0
-        // Reserve the whole clip when its length is known (no reallocation while growing).
-        let expected = info.frames > 0 ? min(wanted, (info.frames + options.stride - 1) / options.stride) : min(wanted, 64)
-        pixels.reserveCapacity(min(expected, limits.maxVideoFrames) * frameSize)
+        // Reserve the whole clip when its length is known (no reallocation while growing), never
+        // beyond the limits: a damaged header may declare any frame count.
+        let declared = info.frames > 0 ? min(info.frames, limits.maxVideoFrames) : 64
+        let expected = min(wanted, limits.maxVideoFrames, declared / options.stride + 1)
+        pixels.reserveCapacity(min(expected, limits.maxClipElements / frameSize) * frameSize)
         while timestamps.count < wanted, let frame = try reader.next() {
             defer { decoded += 1 }
             lastTime = max(lastTime, frame.time)
