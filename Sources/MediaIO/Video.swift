@@ -188,49 +188,69 @@ public enum VideoFile {
         let channels = options.gray ? 1 : 3
         let plane = outWidth * outHeight, frameSize = channels * plane
         let wanted = options.maxFrames ?? Int.max
-        var pixels: [Float] = []
         var timestamps: [Double] = []
         var bytes = [UInt8](repeating: 0, count: frameSize)
-        var converted = [Float](repeating: 0, count: frameSize)
+        var scratch = [Float](repeating: 0, count: frameSize)
         var decoded = 0
         var nextTime = 0.0
         var lastTime = -1.0
-        // Reserve the whole clip when its length is known (no reallocation while growing), never
-        // beyond the limits: a damaged header may declare any frame count.
-        let declared = info.frames > 0 ? min(info.frames, limits.maxVideoFrames) : 64
-        let expected = min(wanted, limits.maxVideoFrames, declared / options.stride + 1)
-        pixels.reserveCapacity(min(expected, limits.maxClipElements / frameSize) * frameSize)
-        while timestamps.count < wanted, let frame = try reader.next() {
-            defer { decoded += 1 }
-            lastTime = max(lastTime, frame.time)
-            if frame.width * frame.height > limits.maxFramePixels {
-                throw MediaError(file: path, reason: .tooLarge(
-                    "frame \(decoded) of \(frame.width)x\(frame.height) exceeds the limit of \(limits.maxFramePixels) pixels"))
-            }
-            if let fps = options.targetFPS {
-                let time = frame.time >= 0 ? frame.time : Double(decoded) / (info.fps > 0 ? info.fps : fps)
-                if time + 1e-6 < nextTime { continue }
-                nextTime += 1 / fps
-                while nextTime <= time { nextTime += 1 / fps }
-            } else if decoded % options.stride != 0 {
-                continue
-            }
-            if timestamps.count + 1 > limits.maxVideoFrames || (timestamps.count + 1) * frameSize > limits.maxClipElements {
-                throw MediaError(file: path, reason: .tooLarge(
-                    "clip exceeds the limit of \(limits.maxVideoFrames) frames or \(limits.maxClipElements) values; request fewer frames"))
-            }
-            try reader.convert(width: outWidth, height: outHeight, gray: options.gray, into: &bytes)
-            // (H, W, C) bytes → (C, H, W) floats in [0, 1] in a reused buffer, then appended
-            bytes.withUnsafeBufferPointer { src in
-                converted.withUnsafeMutableBufferPointer { out in
-                    for c in 0..<channels {
-                        convertPlane(src.baseAddress! + c, stride: channels, count: plane, into: out.baseAddress! + c * plane)
-                    }
-                }
-            }
-            pixels.append(contentsOf: converted)
-            timestamps.append(frame.time)
+        // The clip is written straight into one allocation sized from the declared frame count
+        // (or duration × fps), never beyond the limits since a damaged header may declare anything;
+        // frames past that estimate go through `overflow` and are appended at the end.
+        let declared: Int
+        if info.frames > 0 {
+            declared = min(info.frames, limits.maxVideoFrames)
+        } else if info.duration > 0, info.fps > 0, info.duration * info.fps < Double(limits.maxVideoFrames) {
+            declared = Int((info.duration * info.fps).rounded(.up)) + 1
+        } else {
+            declared = 64
         }
+        let perStride = options.targetFPS.map { _ in declared } ?? declared / options.stride + 1
+        let reserved = min(wanted, limits.maxVideoFrames, perStride, limits.maxClipElements / frameSize)
+        var overflow: [Float] = []
+        var failure: Error? = nil
+        var pixels = [Float](unsafeUninitializedCapacity: reserved * frameSize) { clip, initialized in
+            initialized = 0
+            do {
+                while timestamps.count < wanted, let frame = try reader.next() {
+                    defer { decoded += 1 }
+                    lastTime = max(lastTime, frame.time)
+                    if frame.width * frame.height > limits.maxFramePixels {
+                        throw MediaError(file: path, reason: .tooLarge(
+                            "frame \(decoded) of \(frame.width)x\(frame.height) exceeds the limit of \(limits.maxFramePixels) pixels"))
+                    }
+                    if let fps = options.targetFPS {
+                        let time = frame.time >= 0 ? frame.time : Double(decoded) / (info.fps > 0 ? info.fps : fps)
+                        if time + 1e-6 < nextTime { continue }
+                        nextTime += 1 / fps
+                        while nextTime <= time { nextTime += 1 / fps }
+                    } else if decoded % options.stride != 0 {
+                        continue
+                    }
+                    let k = timestamps.count
+                    if k + 1 > limits.maxVideoFrames || (k + 1) * frameSize > limits.maxClipElements {
+                        throw MediaError(file: path, reason: .tooLarge(
+                            "clip exceeds the limit of \(limits.maxVideoFrames) frames or \(limits.maxClipElements) values; request fewer frames"))
+                    }
+                    try reader.convert(width: outWidth, height: outHeight, gray: options.gray, into: &bytes)
+                    // (H, W, C) bytes → (C, H, W) floats in [0, 1]
+                    scratch.withUnsafeMutableBufferPointer { spare in
+                        let out = k < reserved ? clip.baseAddress! + k * frameSize : spare.baseAddress!
+                        bytes.withUnsafeBufferPointer { src in
+                            for c in 0..<channels {
+                                convertPlane(src.baseAddress! + c, stride: channels, count: plane, into: out + c * plane)
+                            }
+                        }
+                    }
+                    if k < reserved { initialized = (k + 1) * frameSize } else { overflow.append(contentsOf: scratch) }
+                    timestamps.append(frame.time)
+                }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        if !overflow.isEmpty { pixels.append(contentsOf: overflow) }
         if reader.decodeErrors > 0 {
             throw MediaError(file: path, reason: .corrupt("the decoder rejected \(reader.decodeErrors) packet(s)"))
         }
