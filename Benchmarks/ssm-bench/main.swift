@@ -6,6 +6,7 @@ let suites: [String: () throws -> Void] = [
     "safetensors": safetensorsSuite,
     "core-ops": coreOpsSuite,
     "s4": s4Suite,
+    "media": runMediaBenchmarks,
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -1,0 +1,152 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Runs the built `ssm` executable (from the same build products folder as this test bundle).
+enum SSMBinary {
+    static var url: URL? {
+        var candidates: [URL] = []
+        if let env = ProcessInfo.processInfo.environment["SSM_BINARY"], !env.isEmpty {
+            candidates.append(URL(fileURLWithPath: env))
+        }
+        // The test bundle lives in .build/<triple>/<config>/, next to the products.
+        for bundle in Bundle.allBundles + [Bundle.main] {
+            var folder = bundle.bundleURL
+            for _ in 0..<3 {
+                candidates.append(folder.appendingPathComponent("ssm"))
+                folder.deleteLastPathComponent()
+            }
+        }
+        for config in ["debug", "release"] {
+            candidates.append(TestSupport.repositoryRoot.appendingPathComponent(".build/\(config)/ssm"))
+        }
+        return candidates.first { url in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                && FileManager.default.isExecutableFile(atPath: url.path)
+        }
+    }
+
+    /// (exit status, stdout, stderr) of `ssm arguments…`, run in the repository root.
+    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        guard let url else { throw XCTSkip("ssm binary not found next to the test bundle; build it first") }
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.currentDirectoryURL = TestSupport.repositoryRoot
+        let out = Pipe()
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("ssm-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let errHandle = try FileHandle(forWritingTo: errURL)
+        defer { try? errHandle.close(); try? FileManager.default.removeItem(at: errURL) }
+        process.standardOutput = out
+        process.standardError = errHandle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self), err)
+    }
+}
+
+final class InfoCommandTests: XCTestCase {
+    func objects(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { line in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8))
+            return try XCTUnwrap(object as? [String: Any], "not a JSON object: \(line)")
+        }
+    }
+
+    func sampleFiles() -> [String] {
+        ["images", "audio", "video"].flatMap { kind -> [String] in
+            let folder = TestSupport.samplesDirectory.appendingPathComponent(kind)
+            return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted().map { "samples/\(kind)/\($0)" }
+        }
+    }
+
+    func testInfoReportsEverySample() throws {
+        let files = sampleFiles()
+        XCTAssertGreaterThanOrEqual(files.count, 18)
+        let result = try SSMBinary.run(["info"] + files)
+        XCTAssertEqual(result.status, 0, result.err)
+        let lines = try objects(result.out)
+        XCTAssertEqual(lines.map { $0["file"] as? String }, files)
+        for line in lines {
+            let file = line["file"] as! String
+            XCTAssertNil(line["error"], file)
+            let kind = line["kind"] as? String
+            XCTAssertEqual(kind, file.contains("/images/") ? "image" : file.contains("/audio/") ? "audio" : "video", file)
+            XCTAssertNotNil(line["codec"] as? String, file)
+            XCTAssertNotNil(line["channels"] as? Int, file)
+        }
+        let boot = try XCTUnwrap(lines.first { ($0["file"] as! String).hasSuffix("fmnist-0-ankle-boot.png") })
+        XCTAssertEqual(boot["width"] as? Int, 28)
+        XCTAssertEqual(boot["height"] as? Int, 28)
+        XCTAssertEqual(boot["channels"] as? Int, 1)
+        XCTAssertEqual(boot["codec"] as? String, "png")
+        let speech = try XCTUnwrap(lines.first { ($0["file"] as! String).hasSuffix("speech-digits-16k.wav") })
+        XCTAssertEqual(speech["sample_rate"] as? Int, 16000)
+        XCTAssertEqual(speech["codec"] as? String, "pcm_s16le")
+        let frames = try XCTUnwrap(speech["frames"] as? Int)
+        XCTAssertEqual(try XCTUnwrap(speech["duration_s"] as? Double), Double(frames) / 16000, accuracy: 1e-6)
+        let video = try XCTUnwrap(lines.first { ($0["file"] as! String).hasSuffix("testsrc-h264.mp4") })
+        XCTAssertEqual(video["codec"] as? String, "h264")
+        XCTAssertEqual(video["width"] as? Int, 160)
+        XCTAssertEqual(video["height"] as? Int, 120)
+        XCTAssertEqual(video["frames"] as? Int, 50)
+        XCTAssertEqual(video["fps"] as? Double, 25)
+        XCTAssertEqual(try XCTUnwrap(video["duration_s"] as? Double), 2, accuracy: 1e-6)
+    }
+
+    func testFailuresAreReportedAndExitNonZero() throws {
+        let folder = TestSupport.temporaryDirectory("cli")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let empty = folder.appendingPathComponent("empty.png").path
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
+        let text = folder.appendingPathComponent("notes.wav").path
+        try Data("just \"quoted\" text\n".utf8).write(to: URL(fileURLWithPath: text))
+        let png = try Data(contentsOf: TestSupport.samplesDirectory.appendingPathComponent("images/fmnist-1-pullover.png"))
+        let cut = folder.appendingPathComponent("cut.png").path
+        try png.prefix(30).write(to: URL(fileURLWithPath: cut))
+        let halfPNG = folder.appendingPathComponent("half.png").path
+        try png.prefix(png.count / 2).write(to: URL(fileURLWithPath: halfPNG))
+        let wav = try Data(contentsOf: TestSupport.samplesDirectory.appendingPathComponent("audio/speech-hello-22k.wav"))
+        let halfWAV = folder.appendingPathComponent("half.wav").path
+        try wav.prefix(wav.count / 2).write(to: URL(fileURLWithPath: halfWAV))
+        let mp4 = try Data(contentsOf: TestSupport.samplesDirectory.appendingPathComponent("video/testsrc-h264.mp4"))
+        let halfMP4 = folder.appendingPathComponent("half.mp4").path
+        try mp4.prefix(mp4.count / 2).write(to: URL(fileURLWithPath: halfMP4))
+        let missing = folder.appendingPathComponent("missing.mp4").path
+        let good = "samples/images/fmnist-1-pullover.png"
+
+        let result = try SSMBinary.run(["info", missing, good, empty, text, cut])
+        XCTAssertEqual(result.status, 1)
+        let lines = try objects(result.out)
+        XCTAssertEqual(lines.count, 5)
+        XCTAssertEqual(lines.map { $0["file"] as? String }, [missing, good, empty, text, cut])
+        XCTAssertEqual(lines[1]["kind"] as? String, "image")
+        XCTAssertNil(lines[1]["error"])
+        let errors = lines.map { $0["error"] as? String }
+        XCTAssertTrue(errors[0]?.hasPrefix("missing") ?? false, "\(errors[0] ?? "nil")")
+        XCTAssertTrue(errors[2]?.hasPrefix("empty") ?? false, "\(errors[2] ?? "nil")")
+        XCTAssertTrue(errors[3]?.hasPrefix("unsupported") ?? false, "\(errors[3] ?? "nil")")
+        XCTAssertTrue(errors[4]?.hasPrefix("truncated") ?? false, "\(errors[4] ?? "nil")")
+        for k in [0, 2, 3, 4] { XCTAssertEqual(lines[k].count, 2, "only file and error: \(lines[k])") }
+
+        // Damage past the header: images and audio are decoded in full.
+        let damaged = try SSMBinary.run(["info", halfPNG, halfWAV, halfMP4, good])
+        XCTAssertEqual(damaged.status, 1)
+        let damagedLines = try objects(damaged.out)
+        XCTAssertEqual(damagedLines.count, 4)
+        XCTAssertTrue((damagedLines[0]["error"] as? String)?.hasPrefix("truncated") ?? false, "\(damagedLines[0])")
+        XCTAssertTrue((damagedLines[1]["error"] as? String)?.hasPrefix("truncated") ?? false, "\(damagedLines[1])")
+        XCTAssertTrue((damagedLines[2]["error"] as? String)?.hasPrefix("truncated") ?? false, "\(damagedLines[2])")
+        XCTAssertNil(damagedLines[3]["error"])
+
+        let ok = try SSMBinary.run(["info", good])
+        XCTAssertEqual(ok.status, 0)
+        let none = try SSMBinary.run(["info"])
+        XCTAssertNotEqual(none.status, 0)
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class MediaIOTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
