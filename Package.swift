@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "SSMCore", dependencies: ["CNumerics"], swiftSettings: optimise),
 
         // Models
-        .target(name: "S4ND", dependencies: ["SSMCore"], swiftSettings: optimise),
+        .target(name: "S4ND", dependencies: ["SSMCore", "CNumerics"], swiftSettings: optimise),
         .target(name: "Sashimi", dependencies: ["SSMCore"], swiftSettings: optimise),
 
         // Command-line tool
