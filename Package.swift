@@ -20,9 +20,18 @@ let package = Package(
         // C libraries (system)
         .systemLibrary(name: "CMedia", path: "Sources/CMedia"),
         .systemLibrary(name: "CNumerics", path: "Sources/CNumerics"),
+        // libpng with setjmp kept in C, the FFmpeg video reader, libswresample
+        .target(
+            name: "CMediaShim",
+            path: "Sources/CMediaShim",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [
+                .linkedLibrary("png16"), .linkedLibrary("avformat"), .linkedLibrary("avcodec"),
+                .linkedLibrary("avutil"), .linkedLibrary("swscale"), .linkedLibrary("swresample"),
+            ]),
 
         // Media decoding / encoding
-        .target(name: "MediaIO", dependencies: ["CMedia"], swiftSettings: optimise),
+        .target(name: "MediaIO", dependencies: ["CMedia", "CMediaShim"], swiftSettings: optimise),
 
         // Numerics: tensors, autograd, FFT/BLAS, S4 kernels
         .target(name: "SSMCore", dependencies: ["CNumerics"], swiftSettings: optimise),

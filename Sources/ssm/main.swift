@@ -1,10 +1,13 @@
 import ArgumentParser
-import MediaIO
-import SSMCore
 
+/// The `ssm` command: one subcommand per file in Commands/.
 struct SSM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssm",
-        abstract: "State-space models on real signals.")
+        abstract: "State-space models on real signals.",
+        subcommands: [
+            Info.self,
+        ])
 }
+
 SSM.main()

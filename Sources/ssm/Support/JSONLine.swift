@@ -1,0 +1,57 @@
+import Foundation
+
+/// A JSON value for ``JSONLine``.
+enum JSONValue {
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case null
+
+    var encoded: String {
+        switch self {
+        case .string(let s): return JSONLine.quote(s)
+        case .int(let i): return String(i)
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
+        case .double(let d):
+            guard d.isFinite else { return "null" }
+            if d == d.rounded() && abs(d) < 1e15 { return String(Int(d)) }
+            // Shortest round-tripping form, at most 9 significant digits.
+            let s = String(format: "%.9g", d)
+            return s.contains("e") ? s : String(Double(s)!)
+        }
+    }
+}
+
+/// One JSON object on one line, keys in insertion order (as the tools print them).
+struct JSONLine {
+    private(set) var fields: [(String, JSONValue)] = []
+
+    mutating func add(_ key: String, _ value: JSONValue) { fields.append((key, value)) }
+    mutating func add(_ key: String, _ value: String) { add(key, .string(value)) }
+    mutating func add(_ key: String, _ value: Int) { add(key, .int(value)) }
+    mutating func add(_ key: String, _ value: Double) { add(key, .double(value)) }
+
+    var text: String { "{" + fields.map { "\(JSONLine.quote($0.0)): \($0.1.encoded)" }.joined(separator: ", ") + "}" }
+
+    /// Prints the object and a newline on standard output.
+    func print() { Swift.print(text) }
+
+    /// A JSON string literal.
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}
