@@ -40,11 +40,14 @@ let package = Package(
         .target(name: "S4ND", dependencies: ["SSMCore", "CNumerics"], swiftSettings: optimise),
         .target(name: "Sashimi", dependencies: ["SSMCore"], swiftSettings: optimise),
 
+        // Datasets, training, evaluation and inference over files (MediaIO + models)
+        .target(name: "Workflows", dependencies: ["MediaIO", "SSMCore", "S4ND", "Sashimi"], swiftSettings: optimise),
+
         // Command-line tool
         .executableTarget(
             name: "ssm",
             dependencies: [
-                "MediaIO", "SSMCore", "S4ND", "Sashimi",
+                "MediaIO", "SSMCore", "S4ND", "Sashimi", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimise),
@@ -61,6 +64,7 @@ let package = Package(
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
         .testTarget(name: "SSMCoreTests", dependencies: ["SSMCore", "TestSupport"]),
         .testTarget(name: "S4NDTests", dependencies: ["S4ND", "SSMCore", "TestSupport"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "MediaIO", "S4ND", "SSMCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
