@@ -1,0 +1,59 @@
+import Foundation
+import CNumerics
+
+/// Data-parallel loops over batch elements and channels.
+///
+/// ## Threading policy (with OpenBLAS)
+///
+/// The machine has few cores, so two thread pools must never compete:
+///
+/// * Outside a ``Parallel/forEach(_:_:)`` loop, OpenBLAS uses its own threads
+///   (``BLAS/threads``, by default every core): one big GEMM is best split by the library.
+/// * While a `forEach` with more than one iteration runs, OpenBLAS is switched to one thread,
+///   so each Dispatch worker calls a single-threaded GEMM on its own slice. The previous
+///   thread count is restored when the outermost loop ends. Nested loops run their body inline
+///   (serially) on the worker, which keeps the total number of busy threads at the core count.
+///
+/// Use `forEach` for loops whose iterations are independent and each large enough (≥ ~50 µs)
+/// to amortise dispatch; call BLAS directly on a whole batch when one big GEMM can do the job.
+public enum Parallel {
+    /// Worker count used by ``forEach(_:_:)`` (defaults to the number of active cores).
+    nonisolated(unsafe) public static var maxThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var depth = 0
+    nonisolated(unsafe) private static var savedBLASThreads = 1
+
+    /// Calls `body(i)` for every `i` in `0..<count`, spread over up to ``maxThreads`` threads.
+    /// Returns when all iterations have finished. Iterations must write disjoint memory.
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 0 { return }
+        lock.lock()
+        let nested = depth > 0
+        let serial = nested || count == 1 || maxThreads <= 1
+        if !serial {
+            depth += 1
+            savedBLASThreads = Int(openblas_get_num_threads())
+            openblas_set_num_threads(1)
+        }
+        lock.unlock()
+        if serial {
+            for i in 0..<count { body(i) }
+            return
+        }
+        defer {
+            lock.lock()
+            depth -= 1
+            if depth == 0 { openblas_set_num_threads(Int32(savedBLASThreads)) }
+            lock.unlock()
+        }
+        let workers = min(count, maxThreads)
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                // Contiguous chunks per worker keep each thread's memory local.
+                let lo = count * w / workers, hi = count * (w + 1) / workers
+                for i in lo..<hi { body(i) }
+            }
+        }
+    }
+}
