@@ -2,7 +2,9 @@
 //   swift run -c release ssm-bench [suite ...]      (no suite = all)
 import Foundation
 
-let suites: [String: () throws -> Void] = [:]
+let suites: [String: () throws -> Void] = [
+    "safetensors": safetensorsSuite,
+]
 
 let requested = Array(CommandLine.arguments.dropFirst())
 let names = requested.isEmpty ? suites.keys.sorted() : requested

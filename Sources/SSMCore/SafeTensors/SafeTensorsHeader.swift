@@ -87,7 +87,10 @@ struct SafeTensorsHeader {
         return SafeTensorsHeader(entries: entries, metadata: metadata, bufferStart: bufferStart)
     }
 
+    /// `__metadata__` must be an object whose values are all strings; `null` means no metadata
+    /// (the reference reader accepts it the same way).
     private static func parseMetadata(_ value: HeaderJSON.Value) throws(SafeTensorsError.Reason) -> [String: String] {
+        if value == .null { return [:] }
         guard case .object(let members) = value else {
             throw .invalidMetadata("expected an object of strings, found \(value.typeName)")
         }
