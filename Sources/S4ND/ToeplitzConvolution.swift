@@ -1,5 +1,4 @@
 import CNumerics
-import Dispatch
 import SSMCore
 
 // Separable N-D convolution as a chain of small matrix products.
@@ -100,8 +99,8 @@ enum ModeProductKernels {
             t.withUnsafeBufferPointer { tp in
                 y.withUnsafeMutableBufferPointer { yp in
                     let xb = xp.baseAddress!, tb = tp.baseAddress!, yb = yp.baseAddress!
-                    BLASThreads.singleThreaded {
-                        DispatchQueue.concurrentPerform(iterations: H) { h in
+                    do {
+                        Parallel.forEach(H) { h in
                             let th = tb + h * La * La
                             let xh = xb + h * plane, yh = yb + h * plane
                             if post == 1 {
@@ -131,8 +130,8 @@ enum ModeProductKernels {
             x.withUnsafeBufferPointer { xp in
                 dt.withUnsafeMutableBufferPointer { dp in
                     let gb = gp.baseAddress!, xb = xp.baseAddress!, db = dp.baseAddress!
-                    BLASThreads.singleThreaded {
-                        DispatchQueue.concurrentPerform(iterations: H) { h in
+                    do {
+                        Parallel.forEach(H) { h in
                             let gh = gb + h * plane, xh = xb + h * plane, dh = db + h * La * La
                             if post == 1 {
                                 // dyᵀ (La × pre) · x (pre × La)
@@ -152,15 +151,5 @@ enum ModeProductKernels {
             }
         }
         return dt
-    }
-}
-
-/// Runs BLAS single-threaded for the duration of `body` (our own loops provide the parallelism).
-enum BLASThreads {
-    static func singleThreaded<R>(_ body: () -> R) -> R {
-        let before = openblas_get_num_threads()
-        if before != 1 { openblas_set_num_threads(1) }
-        defer { if before != 1 { openblas_set_num_threads(before) } }
-        return body()
     }
 }
