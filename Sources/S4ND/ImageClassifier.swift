@@ -100,7 +100,7 @@ public final class ImageClassifier: Layer {
             let z = layerNorm(h.reshaped([1, H, -1]), weight: block.norm.weight, bias: block.norm.bias, axis: 1)
             var y = block.layer.forward(channelsFirst: z.reshaped([H, Hh, B, W]), spatialAxes: [1, 3], rates: rates)
             if training, config.dropout > 0, let rng {
-                y = dropout(y, p: config.dropout, rng: &rng.pointee)
+                y = dropout(y, p: config.dropout, training: true, rng: &rng.pointee)
             }
             h = h + y
         }

@@ -34,11 +34,11 @@ public final class S4ND: Layer {
         precondition(config.mode == "diag", "only the diagonal (S4D) kernel is available, got mode \(config.mode)")
         precondition(config.activation == "gelu" && config.finalAct == "glu", "S4ND supports activation gelu and final_act glu")
         self.config = config
-        let init = S4DKernelConfiguration.Initialization(rawValue: config.initialisation) ?? .diagLin
+        let initialisation = S4DKernelConfiguration.Initialization(rawValue: config.initialisation) ?? .diagLin
         let disc = Discretization(rawValue: config.disc) ?? .zoh
         kernels = config.lMax.map { _ in
             S4DKernel(S4DKernelConfiguration(features: config.dModel, stateSize: config.dState,
-                                             channels: config.bidirectional ? 2 : 1, initialization: init,
+                                             channels: config.bidirectional ? 2 : 1, initialization: initialisation,
                                              discretization: disc, dtMin: config.dtMin, dtMax: config.dtMax,
                                              bandlimit: config.bandlimit), rng: &rng)
         }
