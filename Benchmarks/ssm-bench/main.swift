@@ -4,6 +4,7 @@ import Foundation
 
 let suites: [String: () throws -> Void] = [
     "safetensors": safetensorsSuite,
+    "s4nd": s4ndSuite,
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
