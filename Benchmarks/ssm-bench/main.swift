@@ -5,6 +5,7 @@ import Foundation
 let suites: [String: () throws -> Void] = [
     "safetensors": safetensorsSuite,
     "s4nd": s4ndSuite,
+    "core-ops": coreOpsSuite,
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -38,6 +38,24 @@ final class LayerNormOpsTests: XCTestCase {
         assertClose(layerNorm(Variable(x), weight: Variable(w), bias: Variable(b), axis: 1).value, reference(x, w, b, axis: 1), atol: 2e-5)
     }
 
+    func testParallelBackwardEqualsPerBatchSerialBackward() {
+        // (4, 16, 1024) takes the chunked path; each (1, 16, 1024) slice the serial one.
+        let x = r([4, 16, 1024]), g = r([4, 16, 1024])
+        let w = Variable(r([16]), requiresGrad: true), b = Variable(r([16]), requiresGrad: true)
+        let xv = Variable(x, requiresGrad: true)
+        layerNorm(xv, weight: w, bias: b, axis: 1).backward(g)
+        var gw = Tensor.zeros([16]), gb = Tensor.zeros([16])
+        for i in 0..<4 {
+            let w1 = Variable(w.value, requiresGrad: true), b1 = Variable(b.value, requiresGrad: true)
+            let x1 = Variable(x.slice(axis: 0, i..<(i + 1)), requiresGrad: true)
+            layerNorm(x1, weight: w1, bias: b1, axis: 1).backward(g.slice(axis: 0, i..<(i + 1)))
+            assertClose(xv.grad!.slice(axis: 0, i..<(i + 1)), x1.grad!, atol: 1e-5)
+            gw.add(w1.grad!); gb.add(b1.grad!)
+        }
+        assertClose(w.grad!, gw, atol: 1e-3)
+        assertClose(b.grad!, gb, atol: 1e-3)
+    }
+
     func testGradientsLastAxis() {
         assertGradientsMatchFiniteDifferences(inputs: [r([3, 6]), r([6]), r([6])], eps: 1e-2, atol: 1e-2, rtol: 1e-2) { v in
             layerNorm(v[0], weight: v[1], bias: v[2])

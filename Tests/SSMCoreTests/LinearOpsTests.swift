@@ -83,6 +83,19 @@ final class LinearOpsTests: XCTestCase {
         }
     }
 
+    func testLinearChannelsWeightGradientSumsOverBatchChunks() {
+        let x = r([5, 3, 7]), w = r([4, 3]), g = r([5, 4, 7])
+        let wv = Variable(w, requiresGrad: true)
+        linearChannels(Variable(x), wv).backward(g)
+        var ref = [Float](repeating: 0, count: 12)
+        for b in 0..<5 { for o in 0..<4 { for c in 0..<3 {
+            var s = 0.0
+            for l in 0..<7 { s += Double(g.data[(b * 4 + o) * 7 + l]) * Double(x.data[(b * 3 + c) * 7 + l]) }
+            ref[o * 3 + c] += Float(s)
+        } } }
+        assertClose(wv.grad!, Tensor(shape: [4, 3], data: ref), atol: 1e-4)
+    }
+
     func testLinearLayerInitIsSeededAndBounded() {
         var r1 = SeededRNG(seed: 5), r2 = SeededRNG(seed: 5)
         let l1 = Linear(16, 8, rng: &r1), l2 = Linear(16, 8, rng: &r2)

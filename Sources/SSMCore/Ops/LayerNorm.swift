@@ -59,39 +59,50 @@ public func layerNorm(_ x: Variable, weight: Variable?, bias: Variable?, eps: Fl
     if let bias { parents.append(bias) }
     return Variable(Tensor(shape: xv.shape, data: y), parents: parents) { g in
         var gx = [Float](repeating: 0, count: xv.count)
-        var gw = [Double](repeating: 0, count: n), gb = [Double](repeating: 0, count: n)
+        // Independent vectors split into one chunk per core when big; each chunk keeps its own
+        // partial ∂weight, ∂bias (n each), summed afterwards.
+        let chunks = xv.count >= 1 << 15 ? min(outer, Parallel.maxThreads) : 1
+        var partial = [Double](repeating: 0, count: chunks * 2 * n)
         xv.data.withUnsafeBufferPointer { p in g.data.withUnsafeBufferPointer { pg in
         wv.data.withUnsafeBufferPointer { w in gx.withUnsafeMutableBufferPointer { o in
         mean.withUnsafeBufferPointer { mu in rstd.withUnsafeBufferPointer { rs in
-            var c1 = [Double](repeating: 0, count: inner), c2 = [Double](repeating: 0, count: inner)
-            for a in 0..<outer {
-                let base = a * n * inner
-                for j in 0..<inner { c1[j] = 0; c2[j] = 0 }
-                // c1 = Σ ĝ, c2 = Σ ĝ x̂ over the normalised axis; also accumulate ∂weight, ∂bias.
-                for k in 0..<n {
-                    let wk = w[k]
-                    var sw = 0.0, sb = 0.0
-                    for j in 0..<inner {
-                        let i = base + k * inner + j
-                        let xh = (p[i] - mu[a * inner + j]) * rs[a * inner + j]
-                        let gi = pg[i]
-                        c1[j] += Double(gi * wk); c2[j] += Double(gi * wk * xh)
-                        sw += Double(gi * xh); sb += Double(gi)
+        partial.withUnsafeMutableBufferPointer { part in
+            let p = p.baseAddress!, pg = pg.baseAddress!, w = w.baseAddress!, o = o.baseAddress!
+            let mu = mu.baseAddress!, rs = rs.baseAddress!, part = part.baseAddress!
+            Parallel.forEach(chunks) { c in
+                let gw = part + c * 2 * n, gb = gw + n
+                var c1 = [Double](repeating: 0, count: inner), c2 = [Double](repeating: 0, count: inner)
+                for a in (outer * c / chunks)..<(outer * (c + 1) / chunks) {
+                    let base = a * n * inner
+                    for j in 0..<inner { c1[j] = 0; c2[j] = 0 }
+                    // c1 = Σ ĝ, c2 = Σ ĝ x̂ over the normalised axis; also accumulate ∂weight, ∂bias.
+                    for k in 0..<n {
+                        let wk = w[k]
+                        var sw = 0.0, sb = 0.0
+                        for j in 0..<inner {
+                            let i = base + k * inner + j
+                            let xh = (p[i] - mu[a * inner + j]) * rs[a * inner + j]
+                            let gi = pg[i]
+                            c1[j] += Double(gi * wk); c2[j] += Double(gi * wk * xh)
+                            sw += Double(gi * xh); sb += Double(gi)
+                        }
+                        gw[k] += sw; gb[k] += sb
                     }
-                    gw[k] += sw; gb[k] += sb
-                }
-                let invN = 1 / Double(n)
-                for k in 0..<n {
-                    let wk = w[k]
-                    for j in 0..<inner {
-                        let i = base + k * inner + j
-                        let r = rs[a * inner + j]
-                        let xh = (p[i] - mu[a * inner + j]) * r
-                        o[i] = r * (pg[i] * wk - Float(c1[j] * invN) - xh * Float(c2[j] * invN))
+                    let invN = 1 / Double(n)
+                    for k in 0..<n {
+                        let wk = w[k]
+                        for j in 0..<inner {
+                            let i = base + k * inner + j
+                            let r = rs[a * inner + j]
+                            let xh = (p[i] - mu[a * inner + j]) * r
+                            o[i] = r * (pg[i] * wk - Float(c1[j] * invN) - xh * Float(c2[j] * invN))
+                        }
                     }
                 }
             }
-        } } } } } }
+        } } } } } } }
+        var gw = [Double](repeating: 0, count: n), gb = [Double](repeating: 0, count: n)
+        for c in 0..<chunks { for k in 0..<n { gw[k] += partial[c * 2 * n + k]; gb[k] += partial[c * 2 * n + n + k] } }
         var grads: [Tensor?] = [x.requiresGrad ? Tensor(shape: xv.shape, data: gx) : nil]
         if let weight { grads.append(weight.requiresGrad ? Tensor(shape: [n], data: gw.map(Float.init)) : nil) }
         if let bias { grads.append(bias.requiresGrad ? Tensor(shape: [n], data: gb.map(Float.init)) : nil) }

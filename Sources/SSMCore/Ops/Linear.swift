@@ -160,15 +160,27 @@ public func linearChannels(_ x: Variable, _ weight: Variable, _ bias: Variable? 
                 grads.append(Tensor(shape: xv.shape, data: gx))
             } else { grads.append(nil) }
             if weight.requiresGrad {
-                var gw = [Float](repeating: 0, count: cout * cin)
-                xv.data.withUnsafeBufferPointer { px in gw.withUnsafeMutableBufferPointer { o in
-                    // Σ_b (Cout, L) × (Cin, L)ᵀ → (Cout, Cin); BLAS threads split each product.
-                    for b in 0..<B {
-                        BLAS.sgemm(transB: true, m: cout, n: cin, k: L, a: pg + b * cout * L, lda: L,
-                                   b: px.baseAddress! + b * cin * L, ldb: L, beta: b == 0 ? 0 : 1,
-                                   c: o.baseAddress!, ldc: cin)
+                // Σ_b (Cout, L) × (Cin, L)ᵀ → (Cout, Cin): each worker sums its share of the batch
+                // into its own partial, then the partials are added.
+                let chunks = min(B, Parallel.maxThreads)
+                var partial = [Float](repeating: 0, count: chunks * cout * cin)
+                xv.data.withUnsafeBufferPointer { px in partial.withUnsafeMutableBufferPointer { o in
+                    let px = px.baseAddress!, po = o.baseAddress!
+                    Parallel.forEach(chunks) { c in
+                        let lo = B * c / chunks, hi = B * (c + 1) / chunks
+                        for b in lo..<hi {
+                            BLAS.sgemm(transB: true, m: cout, n: cin, k: L, a: pg + b * cout * L, lda: L,
+                                       b: px + b * cin * L, ldb: L, beta: b == lo ? 0 : 1,
+                                       c: po + c * cout * cin, ldc: cin)
+                        }
                     }
                 } }
+                var gw = chunks == 0 ? [Float](repeating: 0, count: cout * cin) : Array(partial[0..<(cout * cin)])
+                for c in 1..<max(chunks, 1) {
+                    gw.withUnsafeMutableBufferPointer { o in partial.withUnsafeBufferPointer { p in
+                        for i in 0..<o.count { o[i] += p[c * cout * cin + i] }
+                    } }
+                }
                 grads.append(Tensor(shape: [cout, cin], data: gw))
             } else { grads.append(nil) }
             if let bias {
