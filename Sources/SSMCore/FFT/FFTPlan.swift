@@ -161,14 +161,14 @@ public final class FFTPlanCache: @unchecked Sendable {
     }
 }
 
-/// Runs `body(range, worker)` over `0..<count` split into contiguous ranges, one per worker,
-/// concurrently (Dispatch). Each worker allocates its scratch once per range, so per-item work
-/// allocates nothing.
-func parallelRanges(_ count: Int, minimumPerWorker: Int = 1, _ body: (Range<Int>) -> Void) {
+/// Runs `body(range)` over `0..<count` split into contiguous ranges, one per worker, through
+/// ``Parallel/forEach(_:_:)`` (so the package's BLAS threading policy applies). Each worker
+/// allocates its scratch once per range, so per-item work allocates nothing.
+func parallelRanges(_ count: Int, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
-    let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count / max(minimumPerWorker, 1)))
+    let workers = max(1, min(Parallel.maxThreads, count))
     if workers == 1 { body(0..<count); return }
-    DispatchQueue.concurrentPerform(iterations: workers) { w in
+    Parallel.forEach(workers) { w in
         let lo = count * w / workers, hi = count * (w + 1) / workers
         if lo < hi { body(lo..<hi) }
     }

@@ -1,8 +1,10 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+private let systemWrite = Glibc.write
 #elseif canImport(Darwin)
 import Darwin
+private let systemWrite = Darwin.write
 #endif
 
 /// Replaces a file's contents all at once: readers see either the old file or the complete new one,
@@ -28,7 +30,7 @@ enum AtomicFileWriter {
             try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws in
                 var written = 0
                 while written < bytes.count {
-                    let n = Glibc.write(fd, bytes.baseAddress!.advanced(by: written), bytes.count - written)
+                    let n = systemWrite(fd, bytes.baseAddress!.advanced(by: written), bytes.count - written)
                     if n < 0 {
                         if errno == EINTR { continue }
                         throw failure("write failed")

@@ -1,0 +1,148 @@
+import Foundation
+
+/// One golden fixture produced by the official code: weights under official keys, `io.*` inputs
+/// and expected outputs, and `__metadata__` (`module`, `args`, …).
+public struct ReferenceFixture {
+    /// File name without the `.safetensors` extension.
+    public let name: String
+    public let tensors: [String: Tensor]
+    public let metadata: [String: String]
+
+    public init(name: String, file: SafeTensorsFile) {
+        self.name = name
+        tensors = file.tensors
+        metadata = file.metadata
+    }
+
+    /// `__metadata__["module"]`.
+    public var module: String? { metadata["module"] }
+    /// The state dict: every tensor whose key does not start with `io.`.
+    public var weights: [String: Tensor] { tensors.filter { !$0.key.hasPrefix("io.") } }
+    /// Keys of the expected outputs (`io.output*`), sorted.
+    public var outputKeys: [String] { tensors.keys.filter { $0.hasPrefix("io.output") }.sorted() }
+
+    /// `__metadata__["args"]` parsed.
+    public func arguments() throws -> ModuleArguments {
+        guard let json = metadata["args"] else { throw ReferenceFixtureError.missingMetadata(fixture: name, key: "args") }
+        return try ModuleArguments(json: json)
+    }
+
+    /// The tensor under `key`.
+    public func tensor(_ key: String) throws -> Tensor {
+        guard let t = tensors[key] else { throw ReferenceFixtureError.missingTensor(fixture: name, key: key) }
+        return t
+    }
+
+    /// The input and rate that produce output `key`: `io.output` ← `io.input` at rate 1;
+    /// `io.output_rate<r>` ← `io.input_rate<r>` at rate `r`. `nil` for other keys.
+    public func convolutionInput(for key: String) throws -> (input: Tensor, rate: Float)? {
+        if key == "io.output" { return (try tensor("io.input"), 1) }
+        let suffix = key.dropFirst("io.output".count)
+        guard suffix.hasPrefix("_rate"), let r = Float(suffix.dropFirst("_rate".count)), r > 0 else { return nil }
+        return (try tensor("io.input" + suffix), r)
+    }
+}
+
+/// Problems with a fixture file itself or with what a runner could do with it.
+public enum ReferenceFixtureError: Error, CustomStringConvertible {
+    case missingMetadata(fixture: String, key: String)
+    case missingTensor(fixture: String, key: String)
+    case unsupportedOutput(fixture: String, key: String)
+    /// A module could not be built or run; `reason` is the underlying error.
+    case module(fixture: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .missingMetadata(f, k): return "\(f): no '\(k)' in __metadata__"
+        case let .missingTensor(f, k): return "\(f): no tensor '\(k)'"
+        case let .unsupportedOutput(f, k): return "\(f): no way to compute '\(k)'"
+        case let .module(f, r): return "\(f): \(r)"
+        }
+    }
+}
+
+/// Computes, for a fixture, every expected output it can (keyed like the fixture's `io.output*`).
+public typealias ReferenceRunner = (ReferenceFixture) throws -> [String: Tensor]
+
+/// The table from official module names to runners that build the module from a fixture's
+/// arguments and weights and compute its outputs. S4 modules are built in; other modules (S4ND,
+/// SaShiMi) register themselves with ``register(_:runner:)``.
+public enum ReferenceModules {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var table: [String: ReferenceRunner] = [
+        OfficialLoader.s4BlockModule: runS4Block,
+        OfficialLoader.fftConvModule: runFFTConv,
+    ]
+
+    /// Adds or replaces the runner for `module`.
+    public static func register(_ module: String, runner: @escaping ReferenceRunner) {
+        lock.lock(); defer { lock.unlock() }
+        table[module] = runner
+    }
+
+    /// The runner for `module`, if any.
+    public static func runner(for module: String) -> ReferenceRunner? {
+        lock.lock(); defer { lock.unlock() }
+        return table[module]
+    }
+
+    /// Module names with a runner.
+    public static var registered: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return table.keys.sorted()
+    }
+
+    static func runS4Block(_ f: ReferenceFixture) throws -> [String: Tensor] {
+        let block = try wrap(f) { try OfficialLoader.s4Block(arguments: f.arguments(), stateDict: f.weights) }
+        var out: [String: Tensor] = [:]
+        for key in f.outputKeys {
+            if let (input, rate) = try f.convolutionInput(for: key) {
+                out[key] = Autograd.withoutGradients { block(Variable(input), rate: rate).value }
+            } else if key == "io.output_step" {
+                out[key] = try wrap(f) { try stepThrough(block, input: f.tensor("io.input")) }
+            } else {
+                throw ReferenceFixtureError.unsupportedOutput(fixture: f.name, key: key)
+            }
+        }
+        return out
+    }
+
+    static func runFFTConv(_ f: ReferenceFixture) throws -> [String: Tensor] {
+        let conv = try wrap(f) { try OfficialLoader.fftConv(arguments: f.arguments(), stateDict: f.weights) }
+        var out: [String: Tensor] = [:]
+        for key in f.outputKeys {
+            guard let (input, rate) = try f.convolutionInput(for: key) else {
+                throw ReferenceFixtureError.unsupportedOutput(fixture: f.name, key: key)
+            }
+            out[key] = Autograd.withoutGradients { conv(Variable(input), rate: rate).value }
+        }
+        return out
+    }
+
+    /// Runs `block` one step at a time from the zero state over `input`, returning outputs in the
+    /// block's layout.
+    static func stepThrough(_ block: S4Block, input: Tensor) throws -> Tensor {
+        guard input.rank == 3 else {
+            throw OfficialModuleError.invalidArguments("step input must be rank 3, got \(input.shape)")
+        }
+        let x = block.transposed ? input : input.permuted([0, 2, 1])  // (B, H, L)
+        let (b, h, l) = (x.shape[0], x.shape[1], x.shape[2])
+        block.setupStep()
+        var state = block.defaultState(batch: b)
+        var y = Tensor.zeros([b, h, l])
+        var ut = Tensor.zeros([b, h])
+        for t in 0..<l {
+            for i in 0..<(b * h) { ut.data[i] = x.data[i * l + t] }
+            let (yt, next) = block.step(ut, state: state)
+            state = next
+            for i in 0..<(b * h) { y.data[i * l + t] = yt.data[i] }
+        }
+        return block.transposed ? y : y.permuted([0, 2, 1])
+    }
+
+    private static func wrap<T>(_ f: ReferenceFixture, _ body: () throws -> T) throws -> T {
+        do { return try body() }
+        catch let e as ReferenceFixtureError { throw e }
+        catch { throw ReferenceFixtureError.module(fixture: f.name, reason: "\(error)") }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import XCTest
+import TestSupport
+@testable import SSMCore
+
+/// FFTConv and S4Block: convolution vs recurrence, gradients, parameter names, and the loader.
+final class S4BlockTests: XCTestCase {
+    func testConvolutionAndStepModesAgreeOver4096Steps() {
+        for disc in [Discretization.zoh, .bilinear] {
+            var rng = SeededRNG(seed: 4096)
+            let block = S4Block(kernel: S4DKernelConfiguration(features: 4, stateSize: 8, initialization: .diag,
+                                                                discretization: disc, dtMin: 0.001, dtMax: 0.1),
+                                rng: &rng)
+            let L = 4096
+            let x = TestSupport.randomTensor([2, 4, L], rng: &rng)
+            let conv = Autograd.withoutGradients { block(Variable(x)).value }
+            let step = try! ReferenceModules.stepThrough(block, input: x)
+            let (d, _) = maxAbsDifference(conv.data, step.data)
+            XCTAssertLessThan(d, 1e-4, "\(disc): conv vs step max |diff| \(d)")
+            XCTAssertGreaterThan(conv.data.map(abs).max()!, 0.1) // a non-trivial output
+        }
+    }
+
+    func testParameterNamesAreTheOfficialKeys() {
+        var rng = SeededRNG(seed: 1)
+        let block = S4Block(kernel: S4DKernelConfiguration(features: 8, stateSize: 16), rng: &rng)
+        XCTAssertEqual(Set(block.stateDict().keys), ["layer.kernel.inv_dt", "layer.kernel.C", "layer.kernel.B",
+                                                     "layer.kernel.A_real", "layer.kernel.A_imag", "layer.D",
+                                                     "output_linear.0.weight", "output_linear.0.bias"])
+        XCTAssertEqual(block.stateDict()["output_linear.0.weight"]?.shape, [16, 8])
+        let bi = S4Block(kernel: S4DKernelConfiguration(features: 8, stateSize: 16), channels: 2, bidirectional: true, rng: &rng)
+        XCTAssertEqual(bi.stateDict()["layer.kernel.C"]?.shape, [4, 8, 8, 2])
+        XCTAssertEqual(bi.stateDict()["layer.D"]?.shape, [2, 8])
+        XCTAssertEqual(bi.stateDict()["output_linear.0.weight"]?.shape, [16, 16])
+    }
+
+    func testSkipConnectionGradients() {
+        var rng = SeededRNG(seed: 2)
+        let y = TestSupport.randomTensor([2, 6, 5], rng: &rng)
+        let u = TestSupport.randomTensor([2, 3, 5], rng: &rng)
+        let d = TestSupport.randomTensor([2, 3], rng: &rng)
+        assertGradientsMatchFiniteDifferences(inputs: [y, u, d]) { v in skipConnection(v[0], input: v[1], D: v[2]) }
+        let out = skipConnection(Variable(y), input: Variable(u), D: Variable(d)).value
+        // out[1, 1·3 + 2, 4] = y + D[1, 2]·u[1, 2, 4]
+        XCTAssertEqual(out.data[(1 * 6 + 5) * 5 + 4], y.data[(1 * 6 + 5) * 5 + 4] + d.data[5] * u.data[(1 * 3 + 2) * 5 + 4], accuracy: 1e-6)
+    }
+
+    func testBlockGradientsThroughEveryParameter() {
+        var rng = SeededRNG(seed: 3)
+        let block = S4Block(kernel: S4DKernelConfiguration(features: 2, stateSize: 4, dtMin: 0.05, dtMax: 0.2),
+                            channels: 1, bidirectional: true, rng: &rng)
+        let x = TestSupport.randomTensor([2, 2, 7], rng: &rng)
+        let params = block.namedParameters
+        // The block's maths on fresh leaves (``testBlockForwardEqualsItsComposition`` ties it to the block).
+        assertGradientsMatchFiniteDifferences(inputs: [x] + params.map { $0.1.value }, eps: 1e-3) { v in
+            Self.blockForward(block, x: v[0], leaves: Array(v[1...]))
+        }
+    }
+
+    /// The block's forward with its parameters replaced by `leaves` (same order as namedParameters).
+    static func blockForward(_ block: S4Block, x: Variable, leaves: [Variable]) -> Variable {
+        let k = block.layer.kernel as! S4DKernel
+        let (invDt, c, b, aReal, aImag, d, w, bias) = (leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], leaves[5], leaves[6], leaves[7])
+        let L = x.shape[2]
+        let kern = s4dKernel(invDt: invDt, aReal: aReal, aImag: aImag, b: b, c: c, length: L,
+                             discretization: k.configuration.discretization)
+        let y = fftConvolution(x, kernels: [layoutKernel(kern, inputLength: L, bidirectional: block.layer.bidirectional)])
+        let z = gelu(skipConnection(y, input: x, D: d))
+        return glu(linearChannels(z, w, bias), axis: 1)
+    }
+
+    func testBlockForwardEqualsItsComposition() {
+        var rng = SeededRNG(seed: 4)
+        let block = S4Block(kernel: S4DKernelConfiguration(features: 3, stateSize: 6), channels: 1, bidirectional: true, rng: &rng)
+        let x = TestSupport.randomTensor([2, 3, 9], rng: &rng)
+        let a = block(Variable(x)).value
+        let b = Self.blockForward(block, x: Variable(x), leaves: block.namedParameters.map { $0.1 }).value
+        assertClose(a, b, atol: 0)
+        // Parameters of the block receive gradients through the block itself.
+        let out = block(Variable(x))
+        out.backward()
+        for (name, p) in block.namedParameters { XCTAssertNotNil(p.grad, name) }
+    }
+
+    func testMaximumKernelLengthAndRate() {
+        var rng = SeededRNG(seed: 5)
+        let kernel = S4DKernel(S4DKernelConfiguration(features: 2, stateSize: 4), rng: &rng)
+        let conv = FFTConv(kernel: kernel, activation: .identity, maxKernelLength: 5, rng: &rng)
+        let x = TestSupport.randomTensor([1, 2, 12], rng: &rng)
+        // With l_max = 5 at rate 0.5 the kernel has min(12, round(5 / 0.5)) = 10 taps.
+        let y = Autograd.withoutGradients { conv(Variable(x), rate: 0.5).value }
+        let k = kernel.kernel(length: 10, rate: 0.5).value
+        var e = Tensor.zeros([1, 2, 12])
+        for h in 0..<2 { for l in 0..<12 {
+            var s = conv.D.value.data[h] * x.data[h * 12 + l]
+            for j in 0..<10 where l - j >= 0 { s += k.data[h * 10 + j] * x.data[h * 12 + l - j] }
+            e.data[h * 12 + l] = s
+        }}
+        assertClose(y, e, atol: 1e-5)
+    }
+
+    func testLoaderRejectsBadArgumentsAndWeightsWithTypedErrors() throws {
+        var rng = SeededRNG(seed: 6)
+        let reference = S4Block(kernel: S4DKernelConfiguration(features: 4, stateSize: 8), rng: &rng)
+        let weights = reference.stateDict()
+        let good = #"{"d_model": 4, "d_state": 8, "mode": "diag", "final_act": "glu", "transposed": true}"#
+        let loaded = try OfficialLoader.s4Block(arguments: ModuleArguments(json: good), stateDict: weights)
+        XCTAssertEqual(loaded.stateDict(), weights)
+
+        func error(_ json: String, _ w: [String: Tensor]) -> OfficialModuleError? {
+            do { _ = try OfficialLoader.s4Block(arguments: ModuleArguments(json: json), stateDict: w); return nil }
+            catch let e as OfficialModuleError { return e } catch { return nil }
+        }
+        XCTAssertEqual(error(#"{"d_model": 4, "d_state": 8, "mode": "diag", "colour": 1}"#, weights), .unknownArguments(["colour"]))
+        XCTAssertEqual(error(#"{"d_model": 4, "d_state": 8, "mode": "nplr"}"#, weights),
+                       .unsupportedArgument(key: "mode", value: "nplr", reason: "only the diagonal kernel (diag, s4d) is implemented"))
+        XCTAssertEqual(error(#"{"d_model": "4", "mode": "diag"}"#, weights), .wrongType(key: "d_model", expected: "an integer"))
+        XCTAssertEqual(error(#"{"d_state": 8, "mode": "diag"}"#, weights), .missingArgument("d_model"))
+        XCTAssertEqual(error(#"[1, 2]"#, weights), .invalidArguments("not a JSON object"))
+        XCTAssertEqual(error(#"{"d_model": 4, "d_state": 8, "mode": "diag", "disc": "dss"}"#, weights),
+                       .unsupportedArgument(key: "disc", value: "dss", reason: "only zoh and bilinear are implemented"))
+        var missing = weights; missing["layer.D"] = nil
+        XCTAssertEqual(error(good, missing), .weights(.missingKey("layer.D")))
+        var extra = weights; extra["layer.kernel.P"] = Tensor.zeros([1])
+        XCTAssertEqual(error(good, extra), .weights(.unexpectedKeys(["layer.kernel.P"])))
+        var wrong = weights; wrong["layer.kernel.A_real"] = Tensor.zeros([4, 3])
+        XCTAssertEqual(error(good, wrong), .weights(.shapeMismatch(key: "layer.kernel.A_real", expected: [4, 4], found: [4, 3])))
+    }
+
+    func testRegistryAcceptsNewModuleKinds() throws {
+        ReferenceModules.register("test.Identity") { f in ["io.output": try f.tensor("io.input")] }
+        let t = Tensor(shape: [2], data: [1, 2])
+        let fixture = ReferenceFixture(name: "id", file: SafeTensorsFile(tensors: ["io.input": t, "io.output": t],
+                                                                          metadata: ["module": "test.Identity"]))
+        XCTAssertEqual(try ReferenceModules.runner(for: "test.Identity")?(fixture)["io.output"], t)
+        XCTAssertTrue(ReferenceModules.registered.contains(OfficialLoader.s4BlockModule))
+    }
+}
