@@ -60,7 +60,7 @@ let package = Package(
             swiftSettings: optimise),
 
         // Tests
-        .target(name: "TestSupport", dependencies: ["SSMCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["SSMCore", "S4ND"], path: "Tests/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
         .testTarget(name: "SSMCoreTests", dependencies: ["SSMCore", "TestSupport"]),
         .testTarget(name: "S4NDTests", dependencies: ["S4ND", "SSMCore", "TestSupport"]),
