@@ -5,6 +5,7 @@ import Foundation
 let suites: [String: () throws -> Void] = [
     "safetensors": safetensorsSuite,
     "s4nd": s4ndSuite,
+    "s4nd-train": s4ndTrainSuite,
     "core-ops": coreOpsSuite,
 ]
 

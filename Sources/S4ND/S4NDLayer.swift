@@ -91,11 +91,9 @@ public final class S4ND: Layer {
                 y = fftAlongAxis(y, padded, axis: axis)
             }
         }
-        var dShape = [Int](repeating: 1, count: u.shape.count); dShape[0] = H
-        y = y + u * D.reshaped(dShape)
-        y = gelu(y)
+        y = skipGELU(y, u, D)                                                               // gelu(y + D·u)
         let flat = y.reshaped([1, H, -1])                                                   // (1, H, N)
-        let z = glu(linearChannels(flat, outputLinear.weight, outputLinear.bias), axis: 1)  // (1, H, N)
+        let z = gluChannels(linearChannels(flat, outputLinear.weight, outputLinear.bias))   // (1, H, N)
         return z.reshaped(u.shape)
     }
 
