@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SSMCore", targets: ["SSMCore"]),
         .library(name: "S4ND", targets: ["S4ND"]),
         .library(name: "Sashimi", targets: ["Sashimi"]),
+        .library(name: "Workflows", targets: ["Workflows"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
