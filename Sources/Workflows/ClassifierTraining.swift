@@ -120,11 +120,19 @@ public final class ClassifierTrainer {
     /// `checkpoint` (if given) is written atomically, then `onEpoch` is called.
     public func run(train: ImageDataset, validation: ImageDataset?, checkpoint: URL?,
                     progress: (TrainingProgress) -> Void, onEpoch: (EpochMetrics) -> Void) throws {
+        try runEpochs(options.epochs - epoch, train: train, validation: validation, checkpoint: checkpoint,
+                      progress: progress, onEpoch: onEpoch)
+    }
+
+    /// Trains at most `count` more epochs of the `options.epochs` schedule (for stopping early and resuming).
+    public func runEpochs(_ count: Int, train: ImageDataset, validation: ImageDataset?, checkpoint: URL?,
+                          progress: (TrainingProgress) -> Void = { _ in }, onEpoch: (EpochMetrics) -> Void = { _ in }) throws {
         let B = options.batchSize
         let stepsPerEpoch = (train.count + B - 1) / B
         let schedule = CosineSchedule(warmupSteps: Int(Float(stepsPerEpoch * options.epochs) * options.warmupFraction),
                                       totalSteps: stepsPerEpoch * options.epochs)
-        while epoch < options.epochs {
+        let last = min(options.epochs, epoch + count)
+        while epoch < last {
             var order = Array(0..<train.count)
             order.shuffle(using: &rng)
             var lossSum = 0.0, correct = 0, seen = 0
