@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SSMCore", targets: ["SSMCore"]),
         .library(name: "S4ND", targets: ["S4ND"]),
         .library(name: "Sashimi", targets: ["Sashimi"]),
+        .library(name: "Workflows", targets: ["Workflows"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,14 +38,17 @@ let package = Package(
         .target(name: "SSMCore", dependencies: ["CNumerics"], exclude: ["README.md"], swiftSettings: optimise),
 
         // Models
-        .target(name: "S4ND", dependencies: ["SSMCore"], swiftSettings: optimise),
+        .target(name: "S4ND", dependencies: ["SSMCore", "CNumerics"], swiftSettings: optimise),
         .target(name: "Sashimi", dependencies: ["SSMCore"], swiftSettings: optimise),
+
+        // Datasets, training, evaluation and inference over files (MediaIO + models)
+        .target(name: "Workflows", dependencies: ["MediaIO", "SSMCore", "S4ND", "Sashimi"], swiftSettings: optimise),
 
         // Command-line tool
         .executableTarget(
             name: "ssm",
             dependencies: [
-                "MediaIO", "SSMCore", "S4ND", "Sashimi",
+                "MediaIO", "SSMCore", "S4ND", "Sashimi", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimise),
@@ -57,10 +61,11 @@ let package = Package(
             swiftSettings: optimise),
 
         // Tests
-        .target(name: "TestSupport", dependencies: ["SSMCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["SSMCore", "S4ND"], path: "Tests/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
         .testTarget(name: "SSMCoreTests", dependencies: ["SSMCore", "TestSupport"]),
         .testTarget(name: "S4NDTests", dependencies: ["S4ND", "SSMCore", "TestSupport"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "MediaIO", "S4ND", "SSMCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -7,6 +7,8 @@ let suites: [String: () throws -> Void] = [
     "core-ops": coreOpsSuite,
     "s4": s4Suite,
     "media": runMediaBenchmarks,
+    "s4nd": s4ndSuite,
+    "s4nd-train": s4ndTrainSuite,
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

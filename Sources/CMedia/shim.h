@@ -1,6 +1,7 @@
 #ifndef CMEDIA_SHIM_H
 #define CMEDIA_SHIM_H
 #include <sndfile.h>
+#include <zlib.h>
 #include <png.h>
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>

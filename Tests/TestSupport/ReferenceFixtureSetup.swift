@@ -1,16 +1,18 @@
 import SSMCore
+import S4ND
 
 /// Wiring for `ReferenceFixtureTests`: which module kinds can run and which are still to come.
 public enum ReferenceFixtureSetup {
     /// Registers the runners of module kinds implemented outside SSMCore (whose S4 runners are
     /// built in). S4ND and SaShiMi add their `ReferenceModules.register(...)` call here, and the
     /// dependency of this target in Package.swift; the fixture test itself does not change.
-    public static func registerModules() {}
+    public static func registerModules() {
+        S4NDReference.register()
+    }
 
     /// Official module kinds implemented by later work; their fixtures report `pending` until a
     /// runner is registered.
     public static let pendingModules: Set<String> = [
-        "src.models.sequence.modules.s4nd.S4ND",
         "models.sashimi.sashimi.Sashimi",
     ]
 }

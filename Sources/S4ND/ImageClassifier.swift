@@ -1,0 +1,114 @@
+import Foundation
+import SSMCore
+
+/// Configuration of an S4ND image classifier, stored as JSON in a checkpoint's metadata so the file
+/// describes itself.
+///
+/// `isotropic` (the reference W1 model): a per-pixel linear encoder `C_in → H`, `layers` residual
+/// blocks `x + Dropout(S4ND(LayerNorm(x)))`, a final LayerNorm, the mean over all pixels, and a linear
+/// head `H → classes`. Every part is resolution-agnostic: the encoder, norms and head act per pixel or
+/// on the mean, and the S4ND kernels are resampled for the input size through `rate`.
+public struct ImageClassifierConfig: Codable, Equatable, Sendable {
+    public var inputChannels: Int = 1
+    public var classes: Int = 10
+    public var classNames: [String] = []
+    /// `H`.
+    public var dModel: Int = 64
+    public var layers: Int = 4
+    public var dState: Int = 64
+    /// Training resolution `(height, width)`; inputs of other sizes use `rate = train / input` per axis.
+    public var trainSize: [Int] = [28, 28]
+    public var dtMin: Float = 0.1
+    public var dtMax: Float = 1.0
+    public var bandlimit: Float? = 0.2
+    public var dropout: Float = 0.1
+    public var bidirectional: Bool = true
+    public var initialisation: String = "diag-lin"
+    /// Whether a LayerNorm precedes pooling.
+    public var finalNorm: Bool = false
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case inputChannels = "input_channels", classes, classNames = "class_names", dModel = "d_model", layers
+        case dState = "d_state", trainSize = "train_size", dtMin = "dt_min", dtMax = "dt_max", bandlimit, dropout
+        case bidirectional, initialisation = "init", finalNorm = "final_norm"
+    }
+
+    /// The S4ND configuration of each block.
+    public var layerConfig: S4NDConfig {
+        S4NDConfig(dModel: dModel, dState: dState, lMax: trainSize, bidirectional: bidirectional,
+                   initialisation: initialisation, dtMin: dtMin, dtMax: dtMax, bandlimit: bandlimit)
+    }
+}
+
+/// One residual block: `x + Dropout(S4ND(LayerNorm(x)))` (pre-norm, as the official backbone).
+public final class S4NDBlock: Layer {
+    public let norm: LayerNorm
+    public let layer: S4ND
+    public init(_ config: S4NDConfig, rng: inout SeededRNG) {
+        norm = LayerNorm(config.dModel, axis: 1)
+        layer = S4ND(config, rng: &rng)
+    }
+    public var namedParameters: [(String, Variable)] {
+        norm.namedParameters.map { ("norm.\($0.0)", $0.1) } + layer.namedParameters.map { ("layer.\($0.0)", $0.1) }
+    }
+}
+
+/// The S4ND image classifier. Input `(B, C_in, height, width)` of any size → logits `(B, classes)`.
+public final class ImageClassifier: Layer {
+    public let config: ImageClassifierConfig
+    public let encoder: Linear
+    public let blocks: [S4NDBlock]
+    public let finalNorm: LayerNorm?
+    public let decoder: Linear
+
+    public init(_ config: ImageClassifierConfig, rng: inout SeededRNG) {
+        Runtime.configure()
+        self.config = config
+        encoder = Linear(config.inputChannels, config.dModel, rng: &rng)
+        blocks = (0..<config.layers).map { _ in S4NDBlock(config.layerConfig, rng: &rng) }
+        finalNorm = config.finalNorm ? LayerNorm(config.dModel, axis: 1) : nil
+        decoder = Linear(config.dModel, config.classes, rng: &rng)
+    }
+
+    public var namedParameters: [(String, Variable)] {
+        var out = encoder.namedParameters.map { ("encoder.\($0.0)", $0.1) }
+        for (i, b) in blocks.enumerated() { out += b.namedParameters.map { ("layers.\(i).\($0.0)", $0.1) } }
+        if let n = finalNorm { out += n.namedParameters.map { ("norm.\($0.0)", $0.1) } }
+        out += decoder.namedParameters.map { ("decoder.\($0.0)", $0.1) }
+        return out
+    }
+
+    /// Per-axis rates for an input of `height × width`: `train size / input size`.
+    public func rates(height: Int, width: Int) -> [Float] {
+        [Float(config.trainSize[0]) / Float(height), Float(config.trainSize[1]) / Float(width)]
+    }
+
+    /// Logits `(B, classes)` for images `(B, C_in, height, width)`. `dropout` is applied when
+    /// `training` and an `rng` is given.
+    public func callAsFunction(_ images: Tensor, training: Bool = false, rng: UnsafeMutablePointer<SeededRNG>? = nil) -> Variable {
+        precondition(images.rank == 4 && images.shape[1] == config.inputChannels,
+                     "ImageClassifier expects (B, \(config.inputChannels), H, W), got \(images.shape)")
+        let (B, Cin, Hh, W) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        let H = config.dModel
+        // (B, Cin, Hh, W) → (Cin, Hh, B, W): batch between the grid axes, so both Toeplitz
+        // products are one GEMM per channel and every per-pixel op is one GEMM in total.
+        let x = images.permuted([1, 2, 0, 3]).reshaped([1, Cin, Hh * B * W])
+        var h = linearChannels(Variable(x), encoder.weight, encoder.bias).reshaped([H, Hh, B, W])  // (H, Hh, B, W)
+        let rates = rates(height: Hh, width: W)
+        for block in blocks {
+            let z = layerNorm(h.reshaped([1, H, -1]), weight: block.norm.weight, bias: block.norm.bias, axis: 1)
+            var y = block.layer.forward(channelsFirst: z.reshaped([H, Hh, B, W]), spatialAxes: [1, 3], rates: rates)
+            if training, config.dropout > 0, let rng {
+                y = dropout(y, p: config.dropout, training: true, rng: &rng.pointee)
+            }
+            h = h + y
+        }
+        if let n = finalNorm {
+            h = layerNorm(h.reshaped([1, H, -1]), weight: n.weight, bias: n.bias, axis: 1).reshaped([H, Hh, B, W])
+        }
+        let pooled = h.mean(axis: 3).mean(axis: 1).permuted([1, 0])                     // (B, H)
+        return linear(pooled, decoder.weight, decoder.bias)                               // (B, classes)
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import S4ND
+import SSMCore
+
+/// Reading and writing S4ND image classifiers as self-describing safetensors files.
+///
+/// A model file holds the weights under their parameter names and, in `__metadata__`:
+/// `format` = `ssm.image-classifier`, `config` = the ``ImageClassifierConfig`` as JSON.
+/// A training checkpoint is a model file plus the optimiser state under `optimizer.` keys and the
+/// training position (`epoch`, `step`, `rng`, `options`, `history`) in the metadata; it loads as a model too.
+public enum ClassifierCheckpoint {
+    public static let format = "ssm.image-classifier"
+    static let optimizerPrefix = "optimizer."
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case notAClassifier(String, found: String?)
+        case badConfig(String, String)
+        case weights(String, String)
+
+        public var description: String {
+            switch self {
+            case let .notAClassifier(p, f):
+                return "\(p): not an image classifier (metadata format is \(f.map { "'\($0)'" } ?? "missing"), expected '\(ClassifierCheckpoint.format)')"
+            case let .badConfig(p, why): return "\(p): invalid model configuration: \(why)"
+            case let .weights(p, why): return "\(p): \(why)"
+            }
+        }
+    }
+
+    /// Writes `model` (and, for a training checkpoint, `extraTensors` and `extraMetadata`) atomically.
+    public static func save(_ model: ImageClassifier, to url: URL, extraTensors: [String: Tensor] = [:],
+                            extraMetadata: [String: String] = [:]) throws {
+        var tensors = model.stateDict()
+        for (k, v) in extraTensors { tensors[k] = v }
+        var metadata = extraMetadata
+        metadata["format"] = format
+        metadata["config"] = try String(decoding: JSONEncoder.sorted.encode(model.config), as: UTF8.self)
+        try SafeTensors.write(tensors, metadata: metadata, to: url)
+    }
+
+    /// Loads a model (from a model file or a training checkpoint).
+    public static func load(_ url: URL) throws -> (ImageClassifier, SafeTensorsFile) {
+        let file = try SafeTensors.read(url)
+        guard file.metadata["format"] == format else {
+            throw LoadError.notAClassifier(url.path, found: file.metadata["format"])
+        }
+        let config: ImageClassifierConfig
+        do {
+            config = try JSONDecoder().decode(ImageClassifierConfig.self, from: Data((file.metadata["config"] ?? "").utf8))
+        } catch {
+            throw LoadError.badConfig(url.path, "\(error)")
+        }
+        guard config.trainSize.count == 2, config.trainSize.allSatisfy({ $0 > 0 && $0 <= 4096 }),
+              config.dModel > 0, config.dModel <= 4096, config.layers >= 0, config.layers <= 256,
+              config.dState >= 2, config.dState % 2 == 0, config.dState <= 1024,
+              config.classes > 0, config.inputChannels == 1 || config.inputChannels == 3,
+              config.classNames.isEmpty || config.classNames.count == config.classes else {
+            throw LoadError.badConfig(url.path, "values out of range: \(config)")
+        }
+        var rng = SeededRNG(seed: 0)
+        let model = ImageClassifier(config, rng: &rng)
+        let weights = file.tensors.filter { !$0.key.hasPrefix(optimizerPrefix) }
+        do { try model.load(stateDict: weights) } catch { throw LoadError.weights(url.path, "\(error)") }
+        return (model, file)
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import S4ND
+import SSMCore
+
+/// Options of ``ClassifierTrainer``.
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    public var epochs: Int = 10
+    public var batchSize: Int = 32
+    /// Peak learning rate of the non-SSM parameters (AdamW).
+    public var learningRate: Float = 0.004
+    /// Peak learning rate of the SSM kernel parameters (`inv_dt`, `A_real`, `A_imag`, `B`), which get no weight decay.
+    public var ssmLearningRate: Float = 0.001
+    public var weightDecay: Float = 0.05
+    /// Linear warm-up length, as a fraction of all steps.
+    public var warmupFraction: Float = 0.05
+    /// Global gradient-norm clipping (0 = off).
+    public var clipNorm: Float = 1.0
+    /// Random horizontal flips and shifts of up to `maxShift` pixels.
+    public var augment: Bool = true
+    public var flip: Bool = true
+    public var maxShift: Int = 2
+    public var seed: UInt64 = 0
+    public init() {}
+}
+
+/// One progress report (per step).
+public struct TrainingProgress: Sendable {
+    public var epoch: Int, epochs: Int
+    public var step: Int, stepsPerEpoch: Int
+    /// Running means over the epoch so far.
+    public var loss: Float, accuracy: Float
+    public var imagesPerSecond: Double
+    public var secondsLeftInEpoch: Double
+}
+
+/// Metrics of one finished epoch.
+public struct EpochMetrics: Codable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Float
+    public var trainAccuracy: Float
+    public var validationLoss: Float?
+    public var validationAccuracy: Float?
+    public var imagesPerSecond: Double
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, trainLoss = "train_loss", trainAccuracy = "train_accuracy", validationLoss = "val_loss"
+        case validationAccuracy = "val_accuracy", imagesPerSecond = "images_per_s", seconds
+    }
+}
+
+/// Trains an ``ImageClassifier`` on an in-memory data set with AdamW, a cosine schedule with warm-up,
+/// gradient clipping and flip/shift augmentation, writing a resumable checkpoint after every epoch.
+public final class ClassifierTrainer {
+    public let model: ImageClassifier
+    public let options: TrainingOptions
+    let optimizer: AdamW
+    public private(set) var rng: SeededRNG
+    public private(set) var epoch = 0
+    public private(set) var step = 0
+    public private(set) var history: [EpochMetrics] = []
+
+    /// Parameter names that are SSM kernel parameters (own learning rate, no weight decay).
+    static func isSSMParameter(_ name: String) -> Bool {
+        ["inv_dt", "A_real", "A_imag", "B"].contains { name.hasSuffix(".kernel.0.\($0)") || name.hasSuffix(".kernel.1.\($0)") || name.hasSuffix(".kernel.2.\($0)") }
+    }
+
+    /// Parameters without weight decay: norms, biases, `D`, SSM parameters.
+    static func noDecay(_ name: String) -> Bool {
+        name.hasSuffix(".bias") || name.contains("norm.") || name.hasSuffix(".D")
+    }
+
+    public init(model: ImageClassifier, options: TrainingOptions) throws {
+        self.model = model
+        self.options = options
+        var ssm: [(String, Variable)] = [], decay: [(String, Variable)] = [], plain: [(String, Variable)] = []
+        for (name, p) in model.namedParameters {
+            if Self.isSSMParameter(name) { ssm.append((name, p)) }
+            else if Self.noDecay(name) { plain.append((name, p)) }
+            else { decay.append((name, p)) }
+        }
+        optimizer = try AdamW(groups: [
+            ParameterGroup(decay, learningRate: options.learningRate, weightDecay: options.weightDecay),
+            ParameterGroup(plain, learningRate: options.learningRate, weightDecay: 0),
+            ParameterGroup(ssm, learningRate: options.ssmLearningRate, weightDecay: 0),
+        ])
+        rng = SeededRNG(seed: options.seed)
+    }
+
+    /// Restores optimiser state, RNG, epoch, step and history from a training checkpoint.
+    public func resume(from file: SafeTensorsFile, path: String) throws {
+        let opt = file.tensors.filter { $0.key.hasPrefix(ClassifierCheckpoint.optimizerPrefix) }
+        var stripped: [String: Tensor] = [:]
+        for (k, v) in opt { stripped[String(k.dropFirst(ClassifierCheckpoint.optimizerPrefix.count))] = v }
+        do { try optimizer.load(stateDict: stripped) } catch {
+            throw ClassifierCheckpoint.LoadError.weights(path, "cannot resume: \(error)")
+        }
+        guard let e = file.metadata["epoch"].flatMap(Int.init), let s = file.metadata["step"].flatMap(Int.init),
+              let r = file.metadata["rng"]?.split(separator: ",").compactMap({ UInt64($0) }), r.count == 4 else {
+            throw ClassifierCheckpoint.LoadError.weights(path, "cannot resume: not a training checkpoint (no epoch/step/rng metadata)")
+        }
+        epoch = e; step = s
+        rng = SeededRNG(state: (r[0], r[1], r[2], r[3]))
+        if let h = file.metadata["history"] { history = (try? JSONDecoder().decode([EpochMetrics].self, from: Data(h.utf8))) ?? [] }
+    }
+
+    /// Writes model + optimiser + position atomically.
+    public func saveCheckpoint(to url: URL) throws {
+        var extra: [String: Tensor] = [:]
+        for (k, v) in optimizer.stateDict() { extra[ClassifierCheckpoint.optimizerPrefix + k] = v }
+        let s = rng.state
+        try ClassifierCheckpoint.save(model, to: url, extraTensors: extra, extraMetadata: [
+            "epoch": String(epoch), "step": String(step), "rng": "\(s.0),\(s.1),\(s.2),\(s.3)",
+            "options": String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self),
+            "history": String(decoding: try JSONEncoder.sorted.encode(history), as: UTF8.self),
+        ])
+    }
+
+    /// Trains from the current epoch to `options.epochs`. After each epoch: validation, then
+    /// `checkpoint` (if given) is written atomically, then `onEpoch` is called.
+    public func run(train: ImageDataset, validation: ImageDataset?, checkpoint: URL?,
+                    progress: (TrainingProgress) -> Void, onEpoch: (EpochMetrics) -> Void) throws {
+        try runEpochs(options.epochs - epoch, train: train, validation: validation, checkpoint: checkpoint,
+                      progress: progress, onEpoch: onEpoch)
+    }
+
+    /// Trains at most `count` more epochs of the `options.epochs` schedule (for stopping early and resuming).
+    public func runEpochs(_ count: Int, train: ImageDataset, validation: ImageDataset?, checkpoint: URL?,
+                          progress: (TrainingProgress) -> Void = { _ in }, onEpoch: (EpochMetrics) -> Void = { _ in }) throws {
+        let B = options.batchSize
+        let stepsPerEpoch = (train.count + B - 1) / B
+        let schedule = CosineSchedule(warmupSteps: Int(Float(stepsPerEpoch * options.epochs) * options.warmupFraction),
+                                      totalSteps: stepsPerEpoch * options.epochs)
+        let last = min(options.epochs, epoch + count)
+        while epoch < last {
+            var order = Array(0..<train.count)
+            order.shuffle(using: &rng)
+            var lossSum = 0.0, correct = 0, seen = 0
+            let start = Date()
+            for s in 0..<stepsPerEpoch {
+                let idx = order[(s * B)..<min(order.count, (s + 1) * B)]
+                var (x, labels) = train.batch(idx)
+                if options.augment { augment(&x) }
+                let logits = withUnsafeMutablePointer(to: &rng) { r in model(x, training: true, rng: r) }
+                let (loss, probs) = try softmaxCrossEntropy(logits: logits, labels: labels)
+                loss.backward()
+                if options.clipNorm > 0 { _ = clipGradientNorm(model.parameters, maxNorm: options.clipNorm) }
+                optimizer.step(learningRateMultiplier: schedule.multiplier(at: step + 1))
+                optimizer.zeroGrad()
+                step += 1
+                lossSum += Double(loss.value.scalar) * Double(labels.count)
+                correct += Self.correctCount(probs, labels)
+                seen += labels.count
+                let elapsed = Date().timeIntervalSince(start)
+                progress(TrainingProgress(epoch: epoch + 1, epochs: options.epochs, step: s + 1, stepsPerEpoch: stepsPerEpoch,
+                                          loss: Float(lossSum / Double(seen)), accuracy: Float(correct) / Float(seen),
+                                          imagesPerSecond: Double(seen) / max(elapsed, 1e-9),
+                                          secondsLeftInEpoch: elapsed / Double(s + 1) * Double(stepsPerEpoch - s - 1)))
+            }
+            let seconds = Date().timeIntervalSince(start)
+            var metrics = EpochMetrics(epoch: epoch + 1, trainLoss: Float(lossSum / Double(seen)),
+                                       trainAccuracy: Float(correct) / Float(seen), validationLoss: nil, validationAccuracy: nil,
+                                       imagesPerSecond: Double(seen) / seconds, seconds: seconds)
+            if let validation {
+                let r = try Evaluation.evaluate(model, on: validation, batchSize: 128)
+                metrics.validationLoss = r.loss
+                metrics.validationAccuracy = r.accuracy
+            }
+            epoch += 1
+            history.append(metrics)
+            if let checkpoint { try saveCheckpoint(to: checkpoint) }
+            onEpoch(metrics)
+        }
+    }
+
+    static func correctCount(_ probs: Tensor, _ labels: [Int]) -> Int {
+        let K = probs.shape.last!
+        var c = 0
+        for (r, y) in labels.enumerated() {
+            var best = 0
+            for k in 1..<K where probs.data[r * K + k] > probs.data[r * K + best] { best = k }
+            if best == y { c += 1 }
+        }
+        return c
+    }
+
+    /// Random horizontal flip and integer shift (zero fill) per image, in place. `x` `(B, C, H, W)`.
+    func augment(_ x: inout Tensor) {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let s = options.maxShift
+        var tmp = [Float](repeating: 0, count: c * h * w)
+        for i in 0..<n {
+            let flip = options.flip && rng.next() & 1 == 1
+            let dy = s > 0 ? Int(rng.next() % UInt64(2 * s + 1)) - s : 0
+            let dx = s > 0 ? Int(rng.next() % UInt64(2 * s + 1)) - s : 0
+            if !flip && dx == 0 && dy == 0 { continue }
+            let base = i * c * h * w
+            for ch in 0..<c {
+                for yy in 0..<h {
+                    let sy = yy - dy
+                    for xx in 0..<w {
+                        var sx = xx - dx
+                        if flip { sx = w - 1 - sx }
+                        tmp[(ch * h + yy) * w + xx] = (sy >= 0 && sy < h && sx >= 0 && sx < w) ? x.data[base + (ch * h + sy) * w + sx] : 0
+                    }
+                }
+            }
+            x.data.replaceSubrange(base..<(base + c * h * w), with: tmp)
+        }
+    }
+}

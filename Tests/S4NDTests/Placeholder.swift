@@ -1,2 +1,0 @@
-import XCTest
-final class S4NDTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
