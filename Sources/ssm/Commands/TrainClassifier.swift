@@ -250,12 +250,12 @@ struct TrainClassifier: ParsableCommand {
         let started = Date()
         var epochStart = Date()
         try trainer.run(train: train, validation: validation, checkpoint: checkpointURL, progress: { p in
-            if p.step == 1 { epochStart = Date() }
             let perStep = Date().timeIntervalSince(epochStart) / Double(p.step)
             let eta = perStep * Double((p.stepsPerEpoch - p.step) + (p.epochs - p.epoch) * p.stepsPerEpoch)
             bar.update(Self.progressText(p, eta: eta))
         }, onEpoch: { m in
             bar.finish()
+            epochStart = Date()
             var line = JSONLine()
             line.add("epoch", m.epoch)
             line.add("epochs", options.epochs)
