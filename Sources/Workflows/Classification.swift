@@ -14,8 +14,8 @@ public struct ImageSize: Equatable, Hashable, Sendable, CustomStringConvertible 
 
     /// Parses `28` or `28x32` (`x` or `×`, height first); sides must be in `1...maxSide`.
     public init?(parsing text: String) {
-        let parts = text.lowercased().split(whereSeparator: { $0 == "x" || $0 == "×" }).map(String.init)
-        guard (parts.count == 1 || parts.count == 2), text.last != "x",
+        let parts = text.lowercased().split(omittingEmptySubsequences: false, whereSeparator: { $0 == "x" || $0 == "×" }).map(String.init)
+        guard parts.count == 1 || parts.count == 2,
               let h = Int(parts[0]), let w = Int(parts.count == 2 ? parts[1] : parts[0]),
               (1...Self.maxSide).contains(h), (1...Self.maxSide).contains(w) else { return nil }
         height = h; width = w

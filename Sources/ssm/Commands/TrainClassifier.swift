@@ -252,7 +252,7 @@ struct TrainClassifier: ParsableCommand {
         try trainer.run(train: train, validation: validation, checkpoint: checkpointURL, progress: { p in
             let perStep = Date().timeIntervalSince(epochStart) / Double(p.step)
             let eta = perStep * Double((p.stepsPerEpoch - p.step) + (p.epochs - p.epoch) * p.stepsPerEpoch)
-            bar.update(Self.progressText(p, eta: eta))
+            bar.update(Self.progressText(p, eta: eta), final: p.step == p.stepsPerEpoch)
         }, onEpoch: { m in
             bar.finish()
             epochStart = Date()
