@@ -357,6 +357,33 @@ final class ClassifierCommandTests: XCTestCase {
         XCTAssertTrue(none.err.contains("no checkpoint to resume"), none.err)
     }
 
+    func testValidationFolderAndImageLimit() throws {
+        let f = try trainedRun()
+        let run = f.root.appendingPathComponent("run-val")
+        let r = try SSMTool.run(["train-classifier", "--data", f.data, "--val", f.odd, "--out", run.path, "--size", "16",
+                                 "--d-model", "4", "--layers", "1", "--d-state", "4", "--epochs", "1", "--max-images", "20",
+                                 "--batch-size", "10", "--no-augment"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let lines = try SSMTool.objects(r.out)
+        XCTAssertEqual(lines.count, 2, r.out)
+        XCTAssertEqual(lines.first?["step"] as? Int, 2)
+        XCTAssertNotNil(lines.first?["val_accuracy"] as? Double)
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("metrics.json"))) as? [String: Any]
+        XCTAssertEqual(metrics?["train_images"] as? Int, 20)
+        XCTAssertEqual(metrics?["val_images"] as? Int, 4)
+        XCTAssertEqual((metrics?["options"] as? [String: Any])?["augment"] as? Bool, false)
+
+        // A validation folder whose classes are not the training classes.
+        let other = f.root.appendingPathComponent("val-other")
+        try FileManager.default.createDirectory(at: other.appendingPathComponent("circles"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: f.data + "/blobs/01.png", toPath: other.path + "/circles/1.png")
+        let bad = try SSMTool.run(["train-classifier", "--data", f.data, "--val", other.path, "--out", f.root.appendingPathComponent("run-bad").path,
+                                   "--d-model", "4", "--layers", "1", "--d-state", "4", "--epochs", "1"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains(other.path) && bad.err.contains("circles"), bad.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.root.appendingPathComponent("run-bad").path), "no run folder on failure")
+    }
+
     // MARK: classify
 
     func testClassifyReportsBadFilesAndClassifiesTheRest() throws {
@@ -371,7 +398,7 @@ final class ClassifierCommandTests: XCTestCase {
         var bytes = try Data(contentsOf: URL(fileURLWithPath: good16))
         for i in 40..<min(bytes.count - 12, 70) { bytes[i] ^= 0x5a }          // damage the image data
         try bytes.write(to: URL(fileURLWithPath: corrupt))
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let files = [good16, corrupt, odd, empty, rgb56, missing, palette42, good16b]
 
         let r = try SSMTool.run(["classify", "--model", model, "--top-k", "5"] + files)

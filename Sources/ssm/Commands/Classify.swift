@@ -17,7 +17,8 @@ struct Classify: ParsableCommand {
             images are converted to the model's channels.
 
             --format json (default), one line per file:
-              {"file": "samples/images/shirt.png", "label": "shirt", "score": 0.87, "top_k": [{"label": "shirt", "score": 0.87}, ...], "size": [28, 28]}
+              {"file": "a.png", "label": "shirt", "score": 0.87,
+               "top_k": [{"label": "shirt", "score": 0.87}, ...], "size": [28, 28]}
             --format csv: a header, then file,label,score,height,width,top_k,error with top_k as \
             "label:score;label:score".
             A file that cannot be read or classified gets {"file", "error"} (or a CSV row with only \

@@ -20,20 +20,24 @@ struct ImportIDX: ParsableCommand {
             Gzip-compressed (.gz) and plain IDX files are both read. DIR must not exist yet (or be \
             empty); the folder appears only once every image is written, so a failed import leaves \
             nothing behind. Progress goes to standard error; one JSON summary line to standard output:
-              {"out": "data/train", "images": 60000, "height": 28, "width": 28, "classes": [...], "per_class": {...}}
+              {"out": "data/train", "images": 60000, "height": 28, "width": 28,
+               "classes": [...], "per_class": {...}}
 
             Examples:
               # Fashion-MNIST as shipped by Debian's dataset-fashion-mnist package
-              ssm dataset import-idx /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \\
-                  /usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz --out data/fashion/train --fashion-mnist
-              ssm dataset import-idx /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \\
-                  /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz --out data/fashion/test --fashion-mnist
+              F=/usr/share/datasets/fashion-mnist
+              ssm dataset import-idx $F/train-images-idx3-ubyte.gz \\
+                  $F/train-labels-idx1-ubyte.gz --out data/fashion/train --fashion-mnist
+              ssm dataset import-idx $F/t10k-images-idx3-ubyte.gz \\
+                  $F/t10k-labels-idx1-ubyte.gz --out data/fashion/test --fashion-mnist
 
-              # MNIST digits with folder names 0..9, first 1000 images only
-              ssm dataset import-idx train-images-idx3-ubyte train-labels-idx1-ubyte --out data/mnist-small --limit 1000
+              # MNIST digits, folders named 0..9, the first 1000 images only
+              ssm dataset import-idx train-images-idx3-ubyte \\
+                  train-labels-idx1-ubyte --out data/mnist-small --limit 1000
 
-              # your own names, in label order
-              ssm dataset import-idx images.idx labels.idx --out data/shapes --class-names circle,square,triangle
+              # your own folder names, in label order
+              ssm dataset import-idx images.idx labels.idx --out data/shapes \\
+                  --class-names circle,square,triangle
             """)
 
     @Argument(help: "IDX image file, shape (N, height, width), unsigned bytes (optionally .gz).")

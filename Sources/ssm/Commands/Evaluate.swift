@@ -18,14 +18,16 @@ struct Evaluate: ParsableCommand {
             size is used. Without --model, the default model is used (see `ssm classify --help`).
 
             --format json (default): one line per size,
-              {"size": [28, 28], "accuracy": 0.91, "loss": 0.25, "count": 10000, "classes": [...], "confusion": [[...], ...]}
+              {"size": [28, 28], "accuracy": 0.91, "loss": 0.25, "count": 10000,
+               "model": "...", "classes": [...], "confusion": [[...], ...]}
             where confusion[true][predicted] counts images. --format table: a Markdown table \
             (size | accuracy) to paste into a README.
 
             Examples:
               ssm evaluate --data data/fashion/test
               ssm evaluate --data data/fashion/test --size 28 14 20 42 56 --format table
-              ssm evaluate --data data/fashion/test --model runs/fashion/model.safetensors --size 32x24
+              ssm evaluate --data data/fashion/test --size 32x24 \\
+                  --model runs/fashion/model.safetensors
             """)
 
     @Option(help: "ImageFolder to evaluate on (DIR/<class>/*.png).")

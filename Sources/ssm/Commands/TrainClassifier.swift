@@ -18,9 +18,9 @@ struct TrainClassifier: ParsableCommand {
 
             Training: AdamW with a cosine schedule after a linear warm-up, gradient clipping, random \
             flips and shifts (off with --no-augment). RUN_DIR receives:
-              checkpoint.safetensors  after every epoch (model + optimiser + step + RNG; for --resume)
-              model.safetensors       the final model, for `ssm classify` and `ssm evaluate`
-              metrics.json            configuration, options and per-epoch history
+              checkpoint.safetensors  after every epoch: model, optimiser, step, RNG
+              model.safetensors       the final model (ssm classify, ssm evaluate)
+              metrics.json            configuration, options, per-epoch history
             Standard output: one JSON line per epoch, then one with the final metrics. Standard \
             error: a progress bar on a terminal (epoch, step, loss, accuracy, images/s, ETA), \
             otherwise a progress line about every 10 s.
@@ -30,16 +30,19 @@ struct TrainClassifier: ParsableCommand {
             options, if given, must equal the checkpoint's).
 
             Examples:
-              # the default model: Fashion-MNIST at 28x28 (see `ssm dataset import-idx --help`)
-              ssm train-classifier --data data/fashion/train --val data/fashion/test --out runs/fashion --epochs 20
+              # Fashion-MNIST at 28x28 (data from `ssm dataset import-idx`)
+              ssm train-classifier --data data/fashion/train \\
+                  --val data/fashion/test --out runs/fashion --epochs 20
 
               # a quick tiny model on 2000 images
-              ssm train-classifier --data data/fashion/train --max-images 2000 --out runs/tiny \\
-                  --d-model 16 --layers 2 --d-state 16 --epochs 3
+              ssm train-classifier --data data/fashion/train --max-images 2000 \\
+                  --out runs/tiny --d-model 16 --layers 2 --d-state 16 --epochs 3
 
-              # interrupted? continue where the last checkpoint left off, or train longer
-              ssm train-classifier --data data/fashion/train --val data/fashion/test --out runs/fashion --resume
-              ssm train-classifier --data data/fashion/train --val data/fashion/test --out runs/fashion --resume --epochs 30
+              # interrupted? continue from the last checkpoint, or train longer
+              ssm train-classifier --data data/fashion/train \\
+                  --val data/fashion/test --out runs/fashion --resume
+              ssm train-classifier --data data/fashion/train \\
+                  --val data/fashion/test --out runs/fashion --resume --epochs 30
             """)
 
     @Option(help: "Training ImageFolder (DIR/<class>/*.png).")
