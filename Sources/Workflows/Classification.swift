@@ -118,10 +118,11 @@ public enum Classification {
     /// Classifies `files` in order, calling `report` once per file with its result or error.
     ///
     /// Files are read `chunk` at a time in parallel; within a chunk, images of equal size run as one
-    /// batch. Each image runs at its own size (the model sets `rate = train size / input size` per axis)
-    /// unless `size` resizes it first with MediaIO's antialiased filter.
+    /// batch (split so that a batch holds about `batchPixels` pixels at most). Each image runs at its
+    /// own size (the model sets `rate = train size / input size` per axis) unless `size` resizes it
+    /// first with MediaIO's antialiased filter.
     public static func classify(_ files: [String], model: ImageClassifier, topK k: Int, size: ImageSize?,
-                                chunk: Int = 64, limits: MediaLimits = .default,
+                                chunk: Int = 64, batchPixels: Int = 64 * 32 * 32, limits: MediaLimits = .default,
                                 report: (String, Result<FileClassification, Error>) -> Void) {
         let labels = labels(of: model)
         let k = max(1, min(k, labels.count))
@@ -150,17 +151,22 @@ public enum Classification {
                 }
             }
             for key in sizeOrder {
-                let members = bySize[key]!
                 let (h, w) = (key[0], key[1])
-                var pixels: [Float] = []
-                pixels.reserveCapacity(members.count * channels * h * w)
-                for i in members { if case .success(let img)? = loaded[i] { pixels += img.pixels } }
-                let x = Tensor(shape: [members.count, channels, h, w], data: pixels)       // (B, C, h, w)
-                let probs = Autograd.withoutGradients { softmax(model(x).value) }           // (B, classes)
-                let K = labels.count
-                for (r, i) in members.enumerated() {
-                    let row = probs.data[(r * K)..<((r + 1) * K)]
-                    results[i] = .success(FileClassification(file: part[i], size: key, top: topK(row, k: k, labels: labels)))
+                // Large images go in smaller batches: about `batchPixels` pixels per forward pass at most.
+                let group = bySize[key]!
+                let perBatch = max(1, batchPixels / (h * w))
+                for first in stride(from: 0, to: group.count, by: perBatch) {
+                    let members = Array(group[first..<min(group.count, first + perBatch)])
+                    var pixels: [Float] = []
+                    pixels.reserveCapacity(members.count * channels * h * w)
+                    for i in members { if case .success(let img)? = loaded[i] { pixels += img.pixels } }
+                    let x = Tensor(shape: [members.count, channels, h, w], data: pixels)   // (B, C, h, w)
+                    let probs = Autograd.withoutGradients { softmax(model(x).value) }       // (B, classes)
+                    let K = labels.count
+                    for (r, i) in members.enumerated() {
+                        let row = probs.data[(r * K)..<((r + 1) * K)]
+                        results[i] = .success(FileClassification(file: part[i], size: key, top: topK(row, k: k, labels: labels)))
+                    }
                 }
             }
             for (i, r) in results.enumerated() { report(part[i], r!) }

@@ -108,19 +108,22 @@ final class ClassificationTests: XCTestCase {
             images.append(try PNGFile.read(path, mode: .gray))
         }
         files.insert(dir.appendingPathComponent("missing.png").path, at: 1)
-        var got: [(String, Result<FileClassification, Error>)] = []
-        Classification.classify(files, model: model, topK: 3, size: nil, chunk: 3) { got.append(($0, $1)) }
-        XCTAssertEqual(got.map(\.0), files)
-        XCTAssertThrowsError(try got[1].1.get())
-        for (k, i) in [0, 2, 3, 4].enumerated() {
-            let r = try got[i].1.get()
-            let img = images[k]
-            XCTAssertEqual(r.size, [img.height, img.width])
-            // One image alone through the model gives the same probabilities as the batched run.
-            let logits = Autograd.withoutGradients { model(Tensor(shape: [1, 1, img.height, img.width], data: img.pixels)).value }
-            let p = Classification.softmax(logits)
-            for t in r.top { XCTAssertEqual(t.score, p.data[t.index], accuracy: 1e-5) }
-            XCTAssertEqual(r.top.map(\.index), Classification.topK(p.data[...], k: 3, labels: config.classNames).map(\.index))
+        // Chunks splitting the files, one chunk with both 8x8 images in one batch, and one batch per image.
+        for (chunk, batchPixels) in [(3, 4096), (5, 4096), (5, 64)] {
+            var got: [(String, Result<FileClassification, Error>)] = []
+            Classification.classify(files, model: model, topK: 3, size: nil, chunk: chunk, batchPixels: batchPixels) { got.append(($0, $1)) }
+            XCTAssertEqual(got.map(\.0), files)
+            XCTAssertThrowsError(try got[1].1.get())
+            for (k, i) in [0, 2, 3, 4].enumerated() {
+                let r = try got[i].1.get()
+                let img = images[k]
+                XCTAssertEqual(r.size, [img.height, img.width])
+                // One image alone through the model gives the same probabilities as the batched run.
+                let logits = Autograd.withoutGradients { model(Tensor(shape: [1, 1, img.height, img.width], data: img.pixels)).value }
+                let p = Classification.softmax(logits)
+                for t in r.top { XCTAssertEqual(t.score, p.data[t.index], accuracy: 1e-5, "chunk \(chunk), batch pixels \(batchPixels)") }
+                XCTAssertEqual(r.top.map(\.index), Classification.topK(p.data[...], k: 3, labels: config.classNames).map(\.index))
+            }
         }
         // --size resizes every image first.
         var resized: [FileClassification] = []
