@@ -28,16 +28,18 @@ enum Stderr {
 }
 
 /// Progress for long loops on standard error: a line redrawn in place on a terminal, otherwise one
-/// line every `interval` seconds (and the last one).
-final class ProgressLine {
+/// line every `interval` seconds (and the last one). Safe to call from several threads.
+final class ProgressLine: @unchecked Sendable {
     let interval: Double
     private var last = Date.distantPast
     private var drawn = false
+    private let lock = NSLock()
 
     init(interval: Double = 10) { self.interval = interval }
 
     /// Shows `text`; `final` forces it out (and ends the terminal line).
     func update(_ text: String, final: Bool = false) {
+        lock.lock(); defer { lock.unlock() }
         let now = Date()
         if Stderr.isTerminal {
             guard final || now.timeIntervalSince(last) >= 0.1 else { return }
@@ -53,6 +55,7 @@ final class ProgressLine {
 
     /// Ends a line left open on a terminal.
     func finish() {
+        lock.lock(); defer { lock.unlock() }
         if drawn { Stderr.write("\n"); drawn = false }
     }
 }
