@@ -7,6 +7,10 @@ struct SSM: ParsableCommand {
         abstract: "State-space models on real signals.",
         subcommands: [
             Info.self,
+            Dataset.self,
+            TrainClassifier.self,
+            Evaluate.self,
+            Classify.self,
         ])
 }
 

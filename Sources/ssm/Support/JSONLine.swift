@@ -7,6 +7,8 @@ enum JSONValue {
     case double(Double)
     case bool(Bool)
     case null
+    case array([JSONValue])
+    case object(JSONLine)
 
     var encoded: String {
         switch self {
@@ -14,6 +16,8 @@ enum JSONValue {
         case .int(let i): return String(i)
         case .bool(let b): return b ? "true" : "false"
         case .null: return "null"
+        case .array(let items): return "[" + items.map(\.encoded).joined(separator: ", ") + "]"
+        case .object(let line): return line.text
         case .double(let d):
             guard d.isFinite else { return "null" }
             if d == d.rounded() && abs(d) < 1e15 { return String(Int(d)) }

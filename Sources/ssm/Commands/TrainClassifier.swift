@@ -1,0 +1,328 @@
+import ArgumentParser
+import Foundation
+import MediaIO
+import S4ND
+import SSMCore
+import Workflows
+
+/// `ssm train-classifier --data DIR --out RUN_DIR`: trains an S4ND image classifier.
+struct TrainClassifier: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-classifier",
+        abstract: "Train an S4ND image classifier on an ImageFolder of PNGs.",
+        discussion: """
+            DIR holds one folder of PNGs per class (DIR/<class>/*.png); class names are the folder \
+            names in sorted order. Images are loaded as gray (or RGB with --rgb) and resized to the \
+            training size with MediaIO's antialiased resize. Without --val, a seeded random fraction \
+            (--val-fraction, default 0.1) is held out for validation.
+
+            Training: AdamW with a cosine schedule after a linear warm-up, gradient clipping, random \
+            flips and shifts (off with --no-augment). RUN_DIR receives:
+              checkpoint.safetensors  after every epoch: model, optimiser, step, RNG
+              model.safetensors       the final model (ssm classify, ssm evaluate)
+              metrics.json            configuration, options, per-epoch history
+            Standard output: one JSON line per epoch, then one with the final metrics. Standard \
+            error: a progress bar on a terminal (epoch, step, loss, accuracy, images/s, ETA), \
+            otherwise a progress line about every 10 s.
+
+            --resume continues RUN_DIR/checkpoint.safetensors from its epoch, step and RNG state with \
+            the options it was started with; only --epochs may be raised (other model or training \
+            options, if given, must equal the checkpoint's).
+
+            Examples:
+              # Fashion-MNIST at 28x28 (data from `ssm dataset import-idx`)
+              ssm train-classifier --data data/fashion/train \\
+                  --val data/fashion/test --out runs/fashion --epochs 20
+
+              # a quick tiny model on 2000 images
+              ssm train-classifier --data data/fashion/train --max-images 2000 \\
+                  --out runs/tiny --d-model 16 --layers 2 --d-state 16 --epochs 3
+
+              # interrupted? continue from the last checkpoint, or train longer
+              ssm train-classifier --data data/fashion/train \\
+                  --val data/fashion/test --out runs/fashion --resume
+              ssm train-classifier --data data/fashion/train \\
+                  --val data/fashion/test --out runs/fashion --resume --epochs 30
+            """)
+
+    @Option(help: "Training ImageFolder (DIR/<class>/*.png).")
+    var data: String
+
+    @Option(help: "Validation ImageFolder with the same class folders (default: hold out --val-fraction of --data).")
+    var val: String?
+
+    @Option(name: .customLong("val-fraction"), help: "Fraction of --data held out for validation when no --val is given (0 = none; default 0.1).")
+    var valFraction: Double?
+
+    @Option(help: "Run folder for checkpoint.safetensors, model.safetensors and metrics.json.")
+    var out: String
+
+    @Option(help: "Epochs (default 10).") var epochs: Int?
+    @Option(name: .customLong("batch-size"), help: "Images per step (default 32).") var batchSize: Int?
+    @Option(help: "Peak learning rate of the non-SSM parameters (default 0.004).") var lr: Float?
+    @Option(name: .customLong("ssm-lr"), help: "Peak learning rate of the SSM kernel parameters (default 0.001).") var ssmLR: Float?
+    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay (default 0.05).") var weightDecay: Float?
+    @Option(name: .customLong("d-model"), help: "Channels H (default 64).") var dModel: Int?
+    @Option(help: "S4ND blocks (default 4).") var layers: Int?
+    @Option(name: .customLong("d-state"), help: "State size N per axis, even (default 64).") var dState: Int?
+    @Option(help: "Training size N or HxW (default 28).") var size: ImageSize?
+    @Option(help: "Kernel bandlimit, fraction of Nyquist kept (0 = off; default 0.2).") var bandlimit: Float?
+    @Option(help: "Dropout after each S4ND layer (default 0.1).") var dropout: Float?
+    @Option(help: "Seed of initialisation, shuffling, augmentation and the validation split (default 0).") var seed: UInt64?
+    @Flag(name: .customLong("no-augment"), help: "No random flips or shifts.") var noAugment = false
+    @Flag(help: "Train on RGB (3 channels) instead of gray.") var rgb = false
+    @Flag(help: "Continue RUN_DIR/checkpoint.safetensors.") var resume = false
+    @Option(name: .customLong("max-images"), help: "Train on a seeded random sample of at most N images of --data.") var maxImages: Int?
+
+    func validate() throws {
+        func positive(_ v: Int?, _ name: String) throws {
+            if let v, v < 1 { throw ValidationError("\(name) must be at least 1 (got \(v))") }
+        }
+        try positive(epochs, "--epochs"); try positive(batchSize, "--batch-size"); try positive(dModel, "--d-model")
+        try positive(maxImages, "--max-images")
+        if let layers, layers < 0 { throw ValidationError("--layers must be 0 or more (got \(layers))") }
+        if let dState, dState < 2 || dState % 2 != 0 { throw ValidationError("--d-state must be even and at least 2 (got \(dState))") }
+        if let v = valFraction, !(v >= 0 && v < 1) { throw ValidationError("--val-fraction must be in [0, 1) (got \(v))") }
+        if val != nil && valFraction != nil { throw ValidationError("give either --val or --val-fraction, not both") }
+        for (v, name) in [(lr, "--lr"), (ssmLR, "--ssm-lr")] { if let v, !(v > 0 && v.isFinite) { throw ValidationError("\(name) must be positive (got \(v))") } }
+        if let v = weightDecay, !(v >= 0 && v.isFinite) { throw ValidationError("--weight-decay must be 0 or more (got \(v))") }
+        if let v = dropout, !(v >= 0 && v < 1) { throw ValidationError("--dropout must be in [0, 1) (got \(v))") }
+        if let v = bandlimit, !(v >= 0 && v.isFinite) { throw ValidationError("--bandlimit must be 0 (off) or positive (got \(v))") }
+        if let size, size.height < 4 || size.width < 4 { throw ValidationError("--size must be at least 4x4 (got \(size))") }
+    }
+
+    /// Data options remembered in RUN_DIR/run.json so --resume splits the data the same way.
+    struct RunData: Codable, Equatable {
+        var valFraction: Double
+        var maxImages: Int?
+        enum CodingKeys: String, CodingKey { case valFraction = "val_fraction", maxImages = "max_images" }
+    }
+
+    /// What metrics.json holds.
+    struct RunMetrics: Encodable {
+        var config: ImageClassifierConfig
+        var options: TrainingOptions
+        var trainImages: Int
+        var validationImages: Int
+        var history: [EpochMetrics]
+        var seconds: Double
+        enum CodingKeys: String, CodingKey {
+            case config, options, trainImages = "train_images", validationImages = "val_images", history, seconds
+        }
+    }
+
+    func freshConfig(classNames: [String]) -> ImageClassifierConfig {
+        var c = ImageClassifierConfig()
+        c.inputChannels = rgb ? 3 : 1
+        c.classNames = classNames
+        c.classes = classNames.count
+        if let dModel { c.dModel = dModel }
+        if let layers { c.layers = layers }
+        if let dState { c.dState = dState }
+        if let size { c.trainSize = size.array }
+        if let bandlimit { c.bandlimit = bandlimit > 0 ? bandlimit : nil }
+        if let dropout { c.dropout = dropout }
+        return c
+    }
+
+    func freshOptions() -> TrainingOptions {
+        var o = TrainingOptions()
+        if let epochs { o.epochs = epochs }
+        if let batchSize { o.batchSize = batchSize }
+        if let lr { o.learningRate = lr }
+        if let ssmLR { o.ssmLearningRate = ssmLR }
+        if let weightDecay { o.weightDecay = weightDecay }
+        if let seed { o.seed = seed }
+        if noAugment { o.augment = false }
+        return o
+    }
+
+    /// Options given on the command line that differ from a checkpoint's (for --resume).
+    func conflicts(config c: ImageClassifierConfig, options o: TrainingOptions) -> [String] {
+        var out: [String] = []
+        func check<T: Equatable>(_ given: T?, _ stored: T, _ name: String) {
+            if let given, given != stored { out.append("\(name) \(given) (checkpoint: \(stored))") }
+        }
+        check(batchSize, o.batchSize, "--batch-size"); check(lr, o.learningRate, "--lr"); check(ssmLR, o.ssmLearningRate, "--ssm-lr")
+        check(weightDecay, o.weightDecay, "--weight-decay"); check(seed, o.seed, "--seed")
+        check(dModel, c.dModel, "--d-model"); check(layers, c.layers, "--layers"); check(dState, c.dState, "--d-state")
+        check(size?.array, c.trainSize, "--size"); check(dropout, c.dropout, "--dropout")
+        if let bandlimit, (bandlimit > 0 ? bandlimit : nil) != c.bandlimit { out.append("--bandlimit \(bandlimit) (checkpoint: \(c.bandlimit.map { "\($0)" } ?? "off"))") }
+        if noAugment && o.augment { out.append("--no-augment (checkpoint trains with augmentation)") }
+        if rgb != (c.inputChannels == 3) { out.append(rgb ? "--rgb (checkpoint is gray)" : "gray (checkpoint is RGB; add --rgb)") }
+        return out
+    }
+
+    func run() throws {
+        let fm = FileManager.default
+        let runDir = URL(fileURLWithPath: out)
+        let checkpointURL = runDir.appendingPathComponent("checkpoint.safetensors")
+        let modelURL = runDir.appendingPathComponent("model.safetensors")
+        let metricsURL = runDir.appendingPathComponent("metrics.json")
+        let runDataURL = runDir.appendingPathComponent("run.json")
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue { throw CommandError("\(out): exists and is not a folder") }
+
+        // Model, options and data options: fresh, or from the checkpoint.
+        var model: ImageClassifier?
+        var resumeFile: SafeTensorsFile?
+        var options: TrainingOptions
+        var runData = RunData(valFraction: val == nil ? (valFraction ?? 0.1) : 0, maxImages: maxImages)
+        if resume {
+            guard fm.fileExists(atPath: checkpointURL.path) else {
+                throw CommandError("\(checkpointURL.path): no checkpoint to resume (train without --resume first)")
+            }
+            let (m, file) = try ClassifierCheckpoint.load(checkpointURL)
+            guard let text = file.metadata["options"],
+                  let stored = try? JSONDecoder().decode(TrainingOptions.self, from: Data(text.utf8)) else {
+                throw CommandError("\(checkpointURL.path): not a training checkpoint (no training options in its metadata)")
+            }
+            let bad = conflicts(config: m.config, options: stored)
+            guard bad.isEmpty else {
+                throw CommandError("--resume continues with the checkpoint's options; these differ: \(bad.joined(separator: ", ")). " +
+                                   "Only --epochs may change.")
+            }
+            if let d = try? Data(contentsOf: runDataURL), let saved = try? JSONDecoder().decode(RunData.self, from: d) {
+                if valFraction == nil && val == nil { runData.valFraction = saved.valFraction }
+                if maxImages == nil { runData.maxImages = saved.maxImages }
+            }
+            options = stored
+            if let epochs { options.epochs = epochs }
+            model = m
+            resumeFile = file
+        } else {
+            if fm.fileExists(atPath: checkpointURL.path) {
+                throw CommandError("\(checkpointURL.path) exists: add --resume to continue that run, or choose another --out")
+            }
+            options = freshOptions()
+        }
+
+        // Data.
+        let loading = ProgressLine(interval: 10)
+        let trainSize = model.map { ImageSize(height: $0.config.trainSize[0], width: $0.config.trainSize[1]) }
+            ?? size ?? ImageSize(height: 28, width: 28)
+        var train: ImageDataset
+        var skipped: [MediaError]
+        if let model {
+            (train, skipped) = try ModelData.load(data, for: model, size: trainSize) { d, t in
+                loading.update("loading \(data): \(d)/\(t) images", final: d == t)
+            }
+        } else {
+            (train, skipped) = try ImageFolder.load(data, height: trainSize.height, width: trainSize.width, mode: rgb ? .rgb : .gray) { d, t in
+                loading.update("loading \(data): \(d)/\(t) images", final: d == t)
+            }
+            guard train.classNames.count >= 2 else {
+                throw CommandError("\(data): found \(train.classNames.count) class folder (\(train.classNames.joined())); a classifier needs at least 2")
+            }
+        }
+        report(skipped)
+        if let maxImages { train = train.sample(maxImages, seed: options.seed) }
+        var validation: ImageDataset?
+        if val == nil && runData.valFraction > 0 {
+            guard train.count >= 2 else { throw CommandError("\(data): \(train.count) image; cannot hold out a validation split") }
+            let (rest, held) = train.split(holdOut: runData.valFraction, seed: options.seed)
+            train = rest; validation = held
+        }
+
+        let classifier: ImageClassifier
+        if let model { classifier = model } else {
+            var rng = SeededRNG(seed: options.seed)
+            classifier = ImageClassifier(freshConfig(classNames: train.classNames), rng: &rng)
+        }
+        if let val {
+            let (v, s) = try ModelData.load(val, for: classifier, size: trainSize) { d, t in
+                loading.update("loading \(val): \(d)/\(t) images", final: d == t)
+            }
+            report(s)
+            validation = v
+        }
+
+        let trainer = try ClassifierTrainer(model: classifier, options: options)
+        if let resumeFile { try trainer.resume(from: resumeFile, path: checkpointURL.path) }
+        do {
+            try fm.createDirectory(at: runDir, withIntermediateDirectories: true)
+            try AtomicFile.write(JSONEncoder.pretty.encode(runData), to: runDataURL)
+        } catch { throw CommandError("\(out): cannot write the run folder: \(error.localizedDescription)") }
+        let c = classifier.config
+        Stderr.line("train-classifier: \(train.count) training, \(validation?.count ?? 0) validation images, \(c.classes) classes, " +
+                    "\(c.trainSize[0])x\(c.trainSize[1]), H=\(c.dModel) layers=\(c.layers) N=\(c.dState), " +
+                    "\(classifier.parameters.reduce(0) { $0 + $1.value.count }) parameters" +
+                    (trainer.epoch > 0 ? "; resuming after epoch \(trainer.epoch)" : ""))
+
+        let bar = ProgressLine(interval: 10)
+        let started = Date()
+        var epochStart = Date()
+        try trainer.run(train: train, validation: validation, checkpoint: checkpointURL, progress: { p in
+            let perStep = Date().timeIntervalSince(epochStart) / Double(p.step)
+            let eta = perStep * Double((p.stepsPerEpoch - p.step) + (p.epochs - p.epoch) * p.stepsPerEpoch)
+            bar.update(Self.progressText(p, eta: eta), final: p.step == p.stepsPerEpoch)
+        }, onEpoch: { m in
+            bar.finish()
+            epochStart = Date()
+            var line = JSONLine()
+            line.add("epoch", m.epoch)
+            line.add("epochs", options.epochs)
+            line.add("step", trainer.step)
+            line.add("train_loss", Double(m.trainLoss))
+            line.add("train_accuracy", Double(m.trainAccuracy))
+            line.add("val_loss", m.validationLoss.map { .double(Double($0)) } ?? .null)
+            line.add("val_accuracy", m.validationAccuracy.map { .double(Double($0)) } ?? .null)
+            line.add("images_per_s", m.imagesPerSecond)
+            line.add("seconds", m.seconds)
+            line.print()
+            fflush(stdout)
+        })
+        bar.finish()
+
+        let seconds = Date().timeIntervalSince(started)
+        let metrics = RunMetrics(config: classifier.config, options: options, trainImages: train.count,
+                                 validationImages: validation?.count ?? 0, history: trainer.history,
+                                 seconds: trainer.history.reduce(0) { $0 + $1.seconds })
+        do {
+            try ClassifierCheckpoint.save(classifier, to: modelURL)
+            try AtomicFile.write(JSONEncoder.pretty.encode(metrics), to: metricsURL)
+        } catch { throw CommandError("\(out): cannot write the final model or metrics: \(error)") }
+        let last = trainer.history.last
+        var line = JSONLine()
+        line.add("model", modelURL.path)
+        line.add("checkpoint", checkpointURL.path)
+        line.add("metrics", metricsURL.path)
+        line.add("epochs", trainer.epoch)
+        line.add("steps", trainer.step)
+        line.add("train_accuracy", last.map { .double(Double($0.trainAccuracy)) } ?? .null)
+        line.add("val_accuracy", last?.validationAccuracy.map { .double(Double($0)) } ?? .null)
+        line.add("val_loss", last?.validationLoss.map { .double(Double($0)) } ?? .null)
+        line.add("seconds", seconds)
+        line.print()
+    }
+
+    static func progressText(_ p: TrainingProgress, eta: Double) -> String {
+        let width = 20
+        let filled = min(width, p.step * width / max(p.stepsPerEpoch, 1))
+        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+        return "epoch \(p.epoch)/\(p.epochs) [\(bar)] \(p.step)/\(p.stepsPerEpoch) " +
+            String(format: "loss %.4f acc %.1f%% %.0f img/s", p.loss, 100 * p.accuracy, p.imagesPerSecond) + " ETA " + formatDuration(eta)
+    }
+
+    func report(_ skipped: [MediaError]) {
+        guard !skipped.isEmpty else { return }
+        Stderr.line("warning: skipped \(skipped.count) unreadable image(s):")
+        for e in skipped.prefix(5) { Stderr.line("  \(e)") }
+        if skipped.count > 5 { Stderr.line("  …") }
+    }
+}
+
+extension JSONEncoder {
+    static var pretty: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return e
+    }
+}
+
+/// Whole-file writes that never leave a partial file: a temporary file beside the target, renamed.
+enum AtomicFile {
+    static func write(_ data: Data, to url: URL) throws {
+        try data.write(to: url, options: .atomic)
+    }
+}

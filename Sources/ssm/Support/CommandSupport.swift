@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import MediaIO
+import S4ND
+import Workflows
+
+extension ImageSize: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+    public static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// A failure a command reports as one clear line on standard error (exit status 1).
+struct CommandError: Error, CustomStringConvertible, LocalizedError {
+    var description: String
+    init(_ message: String) { description = message }
+    var errorDescription: String? { description }
+}
+
+/// Standard error: messages and progress.
+enum Stderr {
+    static let isTerminal = isatty(2) == 1
+
+    static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static func line(_ text: String) { write(text + "\n") }
+}
+
+/// Progress for long loops on standard error: a line redrawn in place on a terminal, otherwise one
+/// line every `interval` seconds (and the last one). Safe to call from several threads.
+final class ProgressLine: @unchecked Sendable {
+    let interval: Double
+    private var last = Date.distantPast
+    private var drawn = false
+    private let lock = NSLock()
+
+    init(interval: Double = 10) { self.interval = interval }
+
+    /// Shows `text`; `final` forces it out (and ends the terminal line).
+    func update(_ text: String, final: Bool = false) {
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        if Stderr.isTerminal {
+            guard final || now.timeIntervalSince(last) >= 0.1 else { return }
+            last = now
+            Stderr.write("\r\u{1B}[K" + text + (final ? "\n" : ""))
+            drawn = !final
+        } else {
+            guard final || now.timeIntervalSince(last) >= interval else { return }
+            last = now
+            Stderr.line(text)
+        }
+    }
+
+    /// Ends a line left open on a terminal.
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        if drawn { Stderr.write("\n"); drawn = false }
+    }
+}
+
+/// `h:mm:ss` or `m:ss`.
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "--:--" }
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+}
+
+/// Loads the classifier at `path`, or the default model when `path` is nil.
+func loadClassifier(_ path: String?) throws -> (ImageClassifier, String) {
+    let url: URL
+    if let path { url = URL(fileURLWithPath: path) } else { url = try DefaultModel.locate() }
+    guard FileManager.default.fileExists(atPath: url.path) else {
+        throw CommandError("\(url.path): no such model file")
+    }
+    return (try ClassifierCheckpoint.load(url).0, url.path)
+}
+
+/// A media error as `"<reason>: <detail>"` (the file is reported beside it).
+func errorText(_ error: Error, file: String) -> String {
+    if let e = error as? MediaError { return "\(e.reason.name): \(e.reason.detail)" }
+    if let e = error as? ClassificationError { return e.reason }
+    let text = "\(error)"
+    return text.hasPrefix(file + ": ") ? String(text.dropFirst(file.count + 2)) : text
+}
+
+extension JSONValue {
+    static func ints(_ values: [Int]) -> JSONValue { .array(values.map { .int($0) }) }
+    static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+}
