@@ -2,7 +2,7 @@ import CNumerics
 import SSMCore
 
 // Fused element-wise stages of the S4ND layer: one pass over memory each, parallel over channels,
-// with vectorisable maths (`FastMath`). Each has a finite-difference test.
+// with vectorisable maths (`fastExp`, `normalCDFAndPDF`). Each has a finite-difference test.
 
 /// `gelu(y + D[h] · u)` for channel-first `y`, `u` `(H, …)` and `D` `(1, H)` — the skip connection and
 /// the exact (erf) GELU in one op.
@@ -22,7 +22,7 @@ public func skipGELU(_ y: Variable, _ u: Variable, _ D: Variable) -> Variable {
             for i in base..<(base + n) {
                 let v = yb[i] + d * ub[i]
                 zb[i] = v
-                ob[i] = 0.5 * v * (1 + FastMath.erf(v * 0.707_106_78))
+                ob[i] = v * normalCDFAndPDF(v).cdf
             }
         }
     } } } } }
@@ -40,8 +40,7 @@ public func skipGELU(_ y: Variable, _ u: Variable, _ D: Variable) -> Variable {
                 let d = dVal.data[h], base = h * n
                 for i in base..<(base + n) {
                     let v = zb[i]
-                    let cdf = 0.5 * (1 + FastMath.erf(v * 0.707_106_78))
-                    let pdf = 0.398_942_28 * FastMath.exp(-0.5 * v * v)
+                    let (cdf, pdf) = normalCDFAndPDF(v)
                     dzb[i] = gb[i] * (cdf + v * pdf)
                 }
                 if needU, let dub { for i in base..<(base + n) { dub[i] = d * dzb[i] } }
@@ -63,7 +62,7 @@ public func gluChannels(_ x: Variable) -> Variable {
         let xb = xp.baseAddress!, ob = op.baseAddress!
         Parallel.forEach(H) { h in
             let a = xb + h * n, b = xb + (H + h) * n, o = ob + h * n
-            for i in 0..<n { o[i] = a[i] * FastMath.sigmoid(b[i]) }
+            for i in 0..<n { o[i] = a[i] * fastSigmoid(b[i]) }
         }
     } }
     let xv = x.value
@@ -75,7 +74,7 @@ public func gluChannels(_ x: Variable) -> Variable {
                 let a = xb + h * n, b = xb + (H + h) * n, gg = gb + h * n
                 let da = db + h * n, dbb = db + (H + h) * n
                 for i in 0..<n {
-                    let s = FastMath.sigmoid(b[i])
+                    let s = fastSigmoid(b[i])
                     da[i] = gg[i] * s
                     dbb[i] = gg[i] * a[i] * s * (1 - s)
                 }
