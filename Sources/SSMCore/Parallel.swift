@@ -41,6 +41,7 @@ public enum Parallel {
     /// Returns when all iterations have finished. Iterations must write disjoint memory.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
+        _ = Allocator.configure
         lock.lock()
         let nested = depth > 0
         let serial = nested || count == 1 || maxThreads <= 1

@@ -27,16 +27,26 @@ public enum Broadcast {
 
     /// Walks `outShape` row by row (a row = the last axis) and calls
     /// `body(outOffset, aOffset, bOffset)` with the starting offsets of each row in the output
-    /// and in two broadcast operands with strides `sa`, `sb`.
+    /// and in two broadcast operands with strides `sa`, `sb`. `rows` limits the walk to a range
+    /// of row numbers (for splitting the work); by default every row.
     @inline(__always)
-    static func forEachRow(_ outShape: [Int], _ sa: [Int], _ sb: [Int], _ body: (Int, Int, Int) -> Void) {
+    static func forEachRow(_ outShape: [Int], _ sa: [Int], _ sb: [Int], rows: Range<Int>? = nil,
+                           _ body: (Int, Int, Int) -> Void) {
         let r = outShape.count
         if r == 0 { body(0, 0, 0); return }
         let inner = outShape[r - 1]
-        let rows = inner == 0 ? 0 : Tensor.count(of: outShape) / inner
+        let total = inner == 0 ? 0 : Tensor.count(of: outShape) / inner
+        let range = rows ?? 0..<total
+        if range.isEmpty { return }
+        // Decode the first row number into the index of axes 0..<r-1 and the operand offsets.
         var idx = [Int](repeating: 0, count: r)
         var oa = 0, ob = 0
-        for row in 0..<rows {
+        var rem = range.lowerBound
+        for ax in stride(from: r - 2, through: 0, by: -1) {
+            idx[ax] = rem % outShape[ax]; rem /= outShape[ax]
+            oa += idx[ax] * sa[ax]; ob += idx[ax] * sb[ax]
+        }
+        for row in range {
             body(row * inner, oa, ob)
             // Odometer over axes 0..<r-1.
             var ax = r - 2
@@ -93,9 +103,15 @@ extension Tensor {
         data.withUnsafeBufferPointer { pg in out.withUnsafeMutableBufferPointer { po in
             Broadcast.forEachRow(shape, st, st) { o, ot, _ in
                 if it == 0 {
-                    var s: Float = 0
-                    for j in 0..<inner { s += pg[o + j] }
-                    po[ot] += s
+                    // Four independent partial sums (a single running sum is latency-bound).
+                    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                    var j = 0
+                    while j + 4 <= inner {
+                        s0 += pg[o + j]; s1 += pg[o + j + 1]; s2 += pg[o + j + 2]; s3 += pg[o + j + 3]
+                        j += 4
+                    }
+                    while j < inner { s0 += pg[o + j]; j += 1 }
+                    po[ot] += (s0 + s1) + (s2 + s3)
                 } else {
                     for j in 0..<inner { po[ot + j] += pg[o + j] }
                 }

@@ -21,6 +21,7 @@ extension Tensor {
     /// (saves the zero-filling pass of `[Float](repeating: 0, …)` for outputs that are overwritten).
     @inline(__always)
     public static func filling(_ shape: [Int], _ body: (UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        _ = Allocator.configure
         let n = Tensor.count(of: shape)
         let data = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
             if n > 0 { body(buffer.baseAddress!) }
@@ -77,14 +78,18 @@ extension Tensor {
         let ia = sa.last ?? 0, ib = sb.last ?? 0
         return a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in filling(shape) { o in
             guard let p = pa.baseAddress, let q = pb.baseAddress else { return }
-            // One of four inner-loop forms, chosen once: each operand contiguous or constant along the row.
-            Broadcast.forEachRow(shape, sa, sb) { oo, oa, ob in
-                let x = p + oa, y = q + ob, z = o + oo
-                switch (ia, ib) {
-                case (0, 0): let v = K.apply(x[0], y[0]); for j in 0..<inner { z[j] = v }
-                case (0, _): let xs = x[0]; for j in 0..<inner { z[j] = K.apply(xs, y[j]) }
-                case (_, 0): let ys = y[0]; for j in 0..<inner { z[j] = K.apply(x[j], ys) }
-                default: for j in 0..<inner { z[j] = K.apply(x[j], y[j]) }
+            // Rows (the last axis) split over the cores; one of four inner-loop forms per row:
+            // each operand contiguous or constant along the row.
+            let rows = inner == 0 ? 0 : Tensor.count(of: shape) / inner
+            Parallel.forEachChunk(rows, minimumChunk: max(1, (1 << 16) / max(inner, 1))) { range in
+                Broadcast.forEachRow(shape, sa, sb, rows: range) { oo, oa, ob in
+                    let x = p + oa, y = q + ob, z = o + oo
+                    switch (ia, ib) {
+                    case (0, 0): let v = K.apply(x[0], y[0]); for j in 0..<inner { z[j] = v }
+                    case (0, _): let xs = x[0]; for j in 0..<inner { z[j] = K.apply(xs, y[j]) }
+                    case (_, 0): let ys = y[0]; for j in 0..<inner { z[j] = K.apply(x[j], ys) }
+                    default: for j in 0..<inner { z[j] = K.apply(x[j], y[j]) }
+                    }
                 }
             }
         } } }

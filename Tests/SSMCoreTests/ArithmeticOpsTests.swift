@@ -40,6 +40,29 @@ final class ArithmeticOpsTests: XCTestCase {
         }
     }
 
+    func testBigBroadcastSplitOverCoresMatchesIndexLoop() {
+        // 256 rows of 1024: the rows are split into pieces that start mid-odometer.
+        let a = r([4, 64, 1024]), b = r([64, 1])
+        let y = a * b
+        var worst: Float = 0
+        for i in 0..<4 { for c in 0..<64 { for l in stride(from: 0, to: 1024, by: 5) {
+            let k = (i * 64 + c) * 1024 + l
+            worst = max(worst, abs(y.data[k] - a.data[k] * b.data[c]))
+        } } }
+        XCTAssertEqual(worst, 0)
+        let z = r([3, 1, 50_000]) + r([1, 2, 1])
+        XCTAssertEqual(z.shape, [3, 2, 50_000])
+    }
+
+    func testReducedSumsLongRowsExactlyAsALoop() {
+        let g = r([2, 3, 11])
+        let red = g.reduced(toBroadcastShape: [2, 3, 1])
+        for row in 0..<6 {
+            let ref = (0..<11).reduce(0.0) { $0 + Double(g.data[row * 11 + $1]) }
+            XCTAssertEqual(Double(red.data[row]), ref, accuracy: 1e-5)
+        }
+    }
+
     func testReducedToBroadcastShapeSumsStretchedAxes() {
         let g = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
         XCTAssertEqual(g.reduced(toBroadcastShape: [3]).data, [5, 7, 9])
