@@ -65,3 +65,6 @@ func emit(_ fields: [String: Any]) {
     let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
 }
+
+/// Only H = 64 inference at 28×28 (for profiling).
+func s4ndInferSuite() throws { try w1Inference(dModel: 64, sizes: [28]) }

@@ -9,6 +9,7 @@ let suites: [String: () throws -> Void] = [
     "media": runMediaBenchmarks,
     "s4nd": s4ndSuite,
     "s4nd-train": s4ndTrainSuite,
+    "s4nd-infer": s4ndInferSuite,
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -64,7 +64,7 @@ public final class ImageClassifier: Layer {
     public let decoder: Linear
 
     public init(_ config: ImageClassifierConfig, rng: inout SeededRNG) {
-        Runtime.configure()
+        _ = Allocator.configure
         self.config = config
         encoder = Linear(config.inputChannels, config.dModel, rng: &rng)
         blocks = (0..<config.layers).map { _ in S4NDBlock(config.layerConfig, rng: &rng) }
