@@ -38,11 +38,11 @@ let package = Package(
         .target(name: "SSMCore", dependencies: ["CNumerics"], exclude: ["README.md"], swiftSettings: optimise),
 
         // Models
-        .target(name: "S4ND", dependencies: ["SSMCore", "CNumerics"], swiftSettings: optimise),
+        .target(name: "S4ND", dependencies: ["SSMCore", "CNumerics"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "Sashimi", dependencies: ["SSMCore"], swiftSettings: optimise),
 
         // Datasets, training, evaluation and inference over files (MediaIO + models)
-        .target(name: "Workflows", dependencies: ["MediaIO", "SSMCore", "S4ND", "Sashimi"], swiftSettings: optimise),
+        .target(name: "Workflows", dependencies: ["MediaIO", "SSMCore", "S4ND", "Sashimi"], exclude: ["README.md"], swiftSettings: optimise),
 
         // Command-line tool
         .executableTarget(
