@@ -33,12 +33,18 @@ private func s4Random(_ shape: [Int], _ rng: inout SeededRNG) -> Tensor {
     Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.normal() })
 }
 
+/// `SSM_BENCH_S4_OPS` (comma-separated op names, e.g. `fft_conv_1d`) restricts the suite.
+private func s4Wants(_ op: String) -> Bool {
+    guard let only = ProcessInfo.processInfo.environment["SSM_BENCH_S4_OPS"], !only.isEmpty else { return true }
+    return only.split(separator: ",").contains { $0 == op }
+}
+
 func s4Suite() throws {
     var rng = SeededRNG(seed: 4)
     let (h, n, l, batch) = (256, 64, 16_384, 8)
 
     // S4D kernel generation: (1, H, L) from inv_dt, A_real, A_imag, B, C with d_state 64.
-    for disc in [Discretization.zoh, .bilinear] {
+    for disc in [Discretization.zoh, .bilinear] where s4Wants("s4d_kernel") {
         let kernel = S4DKernel(S4DKernelConfiguration(features: h, stateSize: n, discretization: disc), rng: &rng)
         let fwd = s4Time { _ = Autograd.withoutGradients { kernel.kernel(length: l) } }
         let k = kernel.kernel(length: l)
@@ -55,7 +61,7 @@ func s4Suite() throws {
     }
 
     // Raw FFTW cost of one padded plane (the floor of the convolution): r2c then c2r of 32,768 points.
-    do {
+    if s4Wants("fftw_r2c_c2r_pair") {
         let p = 2 * l
         let fwd = FFTPlan.cached(shape: [p], direction: .forward), inv = FFTPlan.cached(shape: [p], direction: .inverse)
         let real = FFTBuffer(count: p), back = FFTBuffer(count: p), spec = FFTBuffer(count: 2 * (p / 2 + 1))
@@ -69,7 +75,7 @@ func s4Suite() throws {
     }
 
     // FFT convolution: u (8, 256, 16384) with a causal kernel laid out to 2L.
-    do {
+    if s4Wants("fft_conv_1d") {
         let u = Variable(s4Random([batch, h, l], &rng), requiresGrad: true)
         let kRaw = s4Random([1, h, l], &rng)
         let k = Variable(layoutKernel(Variable(kRaw), inputLength: l, bidirectional: false).value, requiresGrad: true)
@@ -88,7 +94,7 @@ func s4Suite() throws {
     }
 
     // FFT convolution at the S4ND image shape: (32, 64, 28, 28), bidirectional kernels padded to 56×56.
-    do {
+    if s4Wants("fft_conv_2d") {
         let (b2, h2, side) = (32, 64, 28)
         let u = Variable(s4Random([b2, h2, side, side], &rng), requiresGrad: true)
         let ks = (0..<2).map { _ in
@@ -110,7 +116,7 @@ func s4Suite() throws {
     }
 
     // S4Block recurrent step (generation): H = 64, d_state = 64, GELU + GLU output linear.
-    for batch in [1, 16] {
+    for batch in [1, 16] where s4Wants("s4block_step") {
         let block = S4Block(kernel: S4DKernelConfiguration(features: 64, stateSize: 64), rng: &rng)
         block.setupStep()
         var state = block.defaultState(batch: batch)

@@ -143,6 +143,22 @@ final class S4BlockTests: XCTestCase {
         XCTAssertEqual(error(good, wrong), .weights(.shapeMismatch(key: "layer.kernel.A_real", expected: [4, 4], found: [4, 3])))
     }
 
+    func testNullActivationsMeanNone() throws {
+        var rng = SeededRNG(seed: 9)
+        let plain = S4Block(kernel: S4DKernelConfiguration(features: 3, stateSize: 4), activation: .identity,
+                            finalActivation: nil, rng: &rng)
+        let json = #"{"d_model": 3, "d_state": 4, "mode": "diag", "final_act": null, "activation": null}"#
+        let loaded = try OfficialLoader.s4Block(arguments: ModuleArguments(json: json), stateDict: plain.stateDict())
+        XCTAssertNil(loaded.outputLinear)
+        XCTAssertEqual(loaded.layer.activation, .identity)
+        let x = TestSupport.randomTensor([1, 3, 5], rng: &rng)
+        XCTAssertEqual(loaded(Variable(x)).value, plain(Variable(x)).value)
+        let defaults = try OfficialLoader.s4Block(arguments: ModuleArguments(json: #"{"d_model": 3, "d_state": 4, "mode": "diag"}"#),
+                                                  stateDict: S4Block(kernel: S4DKernelConfiguration(features: 3, stateSize: 4), rng: &rng).stateDict())
+        XCTAssertEqual(defaults.finalActivation, .glu)
+        XCTAssertEqual(defaults.layer.activation, .gelu)
+    }
+
     func testRegistryAcceptsNewModuleKinds() throws {
         ReferenceModules.register("test.Identity") { f in ["io.output": try f.tensor("io.input")] }
         let t = Tensor(shape: [2], data: [1, 2])

@@ -85,6 +85,9 @@ public final class ModuleArguments {
     /// Whether `key` is present and not null.
     public func has(_ key: String) -> Bool { values[key] != nil && values[key] != .null }
 
+    /// Whether `key` is present at all (possibly null).
+    public func isPresent(_ key: String) -> Bool { values[key] != nil }
+
     public func int(_ key: String) throws -> Int? {
         guard let v = raw(key) else { return nil }
         if case .number(let d) = v, d == d.rounded(), abs(d) < 1e15 { return Int(d) }

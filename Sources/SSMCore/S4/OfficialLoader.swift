@@ -23,7 +23,8 @@ public enum OfficialLoader {
         try arguments.expect("weight_norm", in: ["false"], reason: "weight normalisation is not implemented")
         arguments.accept(["initializer", "dropout", "tie_dropout"])
         let final: SequenceActivation?
-        switch try arguments.string("final_act") ?? (arguments.has("final_act") ? nil : "glu") {
+        // Absent → the default "glu"; explicitly null → no output linear.
+        switch try arguments.isPresent("final_act") ? arguments.string("final_act") : "glu" {
         case nil: final = nil
         case let name?: final = try activation(name, key: "final_act")
         }
@@ -67,7 +68,8 @@ public enum OfficialLoader {
         let channels = try a.int("channels", default: 1)
         guard channels > 0 else { throw OfficialModuleError.unsupportedArgument(key: "channels", value: "\(channels)", reason: "must be positive") }
         let bidirectional = try a.bool("bidirectional", default: false)
-        let act = try a.string("activation") ?? (a.has("activation") ? "id" : "gelu")
+        // Absent → the default "gelu"; explicitly null → identity.
+        let act = try a.isPresent("activation") ? (a.string("activation") ?? "id") : "gelu"
         let activation = try self.activation(act, key: "activation")
         if activation == .glu {
             throw OfficialModuleError.unsupportedArgument(key: "activation", value: "glu", reason: "GLU inside FFTConv is not implemented")
