@@ -17,6 +17,7 @@ func s4ndTrainSuite() throws { try w1Training(dModel: 64) }
 func w1Model(dModel: Int, rng: inout SeededRNG) -> ImageClassifier {
     var config = ImageClassifierConfig()
     config.dModel = dModel
+    config.dtMin = 0.1; config.dtMax = 1.0; config.bandlimit = 0.2   // W1 exactly
     return ImageClassifier(config, rng: &rng)
 }
 

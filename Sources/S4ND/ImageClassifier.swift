@@ -18,9 +18,12 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
     public var dState: Int = 64
     /// Training resolution `(height, width)`; inputs of other sizes use `rate = train / input` per axis.
     public var trainSize: [Int] = [28, 28]
-    public var dtMin: Float = 0.1
-    public var dtMax: Float = 1.0
-    public var bandlimit: Float? = 0.2
+    /// Initial SSM steps are log-uniform in [dtMin, dtMax] (at the training resolution).
+    public var dtMin: Float = 0.01
+    public var dtMax: Float = 0.1
+    /// Modes at or above `bandlimit / 2` cycles per pixel are zeroed; 0.5 keeps every kernel free of
+    /// aliasing down to half the training resolution.
+    public var bandlimit: Float? = 0.5
     public var dropout: Float = 0.1
     public var bidirectional: Bool = true
     public var initialisation: String = "diag-lin"

@@ -7,7 +7,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var epochs: Int = 10
     public var batchSize: Int = 32
     /// Peak learning rate of the non-SSM parameters (AdamW).
-    public var learningRate: Float = 0.004
+    public var learningRate: Float = 0.01
     /// Peak learning rate of the SSM kernel parameters (`inv_dt`, `A_real`, `A_imag`, `B`), which get no weight decay.
     public var ssmLearningRate: Float = 0.001
     public var weightDecay: Float = 0.05

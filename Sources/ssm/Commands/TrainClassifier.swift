@@ -59,14 +59,16 @@ struct TrainClassifier: ParsableCommand {
 
     @Option(help: "Epochs (default 10).") var epochs: Int?
     @Option(name: .customLong("batch-size"), help: "Images per step (default 32).") var batchSize: Int?
-    @Option(help: "Peak learning rate of the non-SSM parameters (default 0.004).") var lr: Float?
+    @Option(help: "Peak learning rate of the non-SSM parameters (default 0.01).") var lr: Float?
     @Option(name: .customLong("ssm-lr"), help: "Peak learning rate of the SSM kernel parameters (default 0.001).") var ssmLR: Float?
     @Option(name: .customLong("weight-decay"), help: "AdamW weight decay (default 0.05).") var weightDecay: Float?
     @Option(name: .customLong("d-model"), help: "Channels H (default 64).") var dModel: Int?
     @Option(help: "S4ND blocks (default 4).") var layers: Int?
     @Option(name: .customLong("d-state"), help: "State size N per axis, even (default 64).") var dState: Int?
     @Option(help: "Training size N or HxW (default 28).") var size: ImageSize?
-    @Option(help: "Kernel bandlimit, fraction of Nyquist kept (0 = off; default 0.2).") var bandlimit: Float?
+    @Option(help: "Kernel bandlimit: keep modes below bandlimit/2 cycles per pixel (0 = off; default 0.5).") var bandlimit: Float?
+    @Option(name: .customLong("dt-min"), help: "Smallest initial SSM step dt (default 0.01).") var dtMin: Float?
+    @Option(name: .customLong("dt-max"), help: "Largest initial SSM step dt (default 0.1).") var dtMax: Float?
     @Option(help: "Dropout after each S4ND layer (default 0.1).") var dropout: Float?
     @Option(help: "Seed of initialisation, shuffling, augmentation and the validation split (default 0).") var seed: UInt64?
     @Flag(name: .customLong("no-augment"), help: "No random flips or shifts.") var noAugment = false
@@ -88,6 +90,8 @@ struct TrainClassifier: ParsableCommand {
         if let v = weightDecay, !(v >= 0 && v.isFinite) { throw ValidationError("--weight-decay must be 0 or more (got \(v))") }
         if let v = dropout, !(v >= 0 && v < 1) { throw ValidationError("--dropout must be in [0, 1) (got \(v))") }
         if let v = bandlimit, !(v >= 0 && v.isFinite) { throw ValidationError("--bandlimit must be 0 (off) or positive (got \(v))") }
+        for (v, name) in [(dtMin, "--dt-min"), (dtMax, "--dt-max")] { if let v, !(v > 0 && v.isFinite) { throw ValidationError("\(name) must be positive (got \(v))") } }
+        if let a = dtMin, let b = dtMax, a > b { throw ValidationError("--dt-min \(a) is larger than --dt-max \(b)") }
         if let size, size.height < 4 || size.width < 4 { throw ValidationError("--size must be at least 4x4 (got \(size))") }
     }
 
@@ -122,6 +126,8 @@ struct TrainClassifier: ParsableCommand {
         if let size { c.trainSize = size.array }
         if let bandlimit { c.bandlimit = bandlimit > 0 ? bandlimit : nil }
         if let dropout { c.dropout = dropout }
+        if let dtMin { c.dtMin = dtMin }
+        if let dtMax { c.dtMax = dtMax }
         return c
     }
 
@@ -147,6 +153,7 @@ struct TrainClassifier: ParsableCommand {
         check(weightDecay, o.weightDecay, "--weight-decay"); check(seed, o.seed, "--seed")
         check(dModel, c.dModel, "--d-model"); check(layers, c.layers, "--layers"); check(dState, c.dState, "--d-state")
         check(size?.array, c.trainSize, "--size"); check(dropout, c.dropout, "--dropout")
+        check(dtMin, c.dtMin, "--dt-min"); check(dtMax, c.dtMax, "--dt-max")
         if let bandlimit, (bandlimit > 0 ? bandlimit : nil) != c.bandlimit { out.append("--bandlimit \(bandlimit) (checkpoint: \(c.bandlimit.map { "\($0)" } ?? "off"))") }
         if noAugment && o.augment { out.append("--no-augment (checkpoint trains with augmentation)") }
         if rgb != (c.inputChannels == 3) { out.append(rgb ? "--rgb (checkpoint is gray)" : "gray (checkpoint is RGB; add --rgb)") }
