@@ -4,54 +4,10 @@ import XCTest
 
 /// Runs the built `ssm` executable for the classifier command tests.
 enum SSMTool {
-    static var url: URL? {
-        var candidates: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["SSM_BINARY"], !env.isEmpty {
-            candidates.append(URL(fileURLWithPath: env))
-        }
-        // The test bundle lives in .build/<triple>/<config>/, next to the products.
-        for bundle in Bundle.allBundles + [Bundle.main] {
-            var folder = bundle.bundleURL
-            for _ in 0..<3 {
-                candidates.append(folder.appendingPathComponent("ssm"))
-                folder.deleteLastPathComponent()
-            }
-        }
-        for config in ["debug", "release"] {
-            candidates.append(TestSupport.repositoryRoot.appendingPathComponent(".build/\(config)/ssm"))
-        }
-        return candidates.first { url in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
-                && FileManager.default.isExecutableFile(atPath: url.path)
-        }
-    }
-
     /// (exit status, stdout, stderr) of `ssm arguments…`, run in the repository root with
     /// `environment` added (a nil value removes the variable).
     static func run(_ arguments: [String], environment: [String: String?] = [:]) throws -> (status: Int32, out: String, err: String) {
-        guard let url else { throw XCTSkip("ssm binary not found next to the test bundle; build it first") }
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        process.currentDirectoryURL = TestSupport.repositoryRoot
-        var env = ProcessInfo.processInfo.environment
-        env["SSM_MODEL"] = nil
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe()
-        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("ssm-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let errHandle = try FileHandle(forWritingTo: errURL)
-        defer { try? errHandle.close(); try? FileManager.default.removeItem(at: errURL) }
-        process.standardOutput = out
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self), err)
+        try TestSupport.runSSM(arguments, environment: environment)
     }
 
     /// Each stdout line parsed as a JSON object.

@@ -2,53 +2,6 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Runs the built `ssm` executable (from the same build products folder as this test bundle).
-enum SSMBinary {
-    static var url: URL? {
-        var candidates: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["SSM_BINARY"], !env.isEmpty {
-            candidates.append(URL(fileURLWithPath: env))
-        }
-        // The test bundle lives in .build/<triple>/<config>/, next to the products.
-        for bundle in Bundle.allBundles + [Bundle.main] {
-            var folder = bundle.bundleURL
-            for _ in 0..<3 {
-                candidates.append(folder.appendingPathComponent("ssm"))
-                folder.deleteLastPathComponent()
-            }
-        }
-        for config in ["debug", "release"] {
-            candidates.append(TestSupport.repositoryRoot.appendingPathComponent(".build/\(config)/ssm"))
-        }
-        return candidates.first { url in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
-                && FileManager.default.isExecutableFile(atPath: url.path)
-        }
-    }
-
-    /// (exit status, stdout, stderr) of `ssm arguments…`, run in the repository root.
-    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        guard let url else { throw XCTSkip("ssm binary not found next to the test bundle; build it first") }
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        process.currentDirectoryURL = TestSupport.repositoryRoot
-        let out = Pipe()
-        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("ssm-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let errHandle = try FileHandle(forWritingTo: errURL)
-        defer { try? errHandle.close(); try? FileManager.default.removeItem(at: errURL) }
-        process.standardOutput = out
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self), err)
-    }
-}
 
 final class InfoCommandTests: XCTestCase {
     func objects(_ text: String) throws -> [[String: Any]] {
@@ -68,7 +21,7 @@ final class InfoCommandTests: XCTestCase {
     func testInfoReportsEverySample() throws {
         let files = sampleFiles()
         XCTAssertGreaterThanOrEqual(files.count, 18)
-        let result = try SSMBinary.run(["info"] + files)
+        let result = try SSMTool.run(["info"] + files)
         XCTAssertEqual(result.status, 0, result.err)
         let lines = try objects(result.out)
         XCTAssertEqual(lines.map { $0["file"] as? String }, files)
@@ -120,7 +73,7 @@ final class InfoCommandTests: XCTestCase {
         let missing = folder.appendingPathComponent("missing.mp4").path
         let good = "samples/images/fmnist-1-pullover.png"
 
-        let result = try SSMBinary.run(["info", missing, good, empty, text, cut])
+        let result = try SSMTool.run(["info", missing, good, empty, text, cut])
         XCTAssertEqual(result.status, 1)
         let lines = try objects(result.out)
         XCTAssertEqual(lines.count, 5)
@@ -135,7 +88,7 @@ final class InfoCommandTests: XCTestCase {
         for k in [0, 2, 3, 4] { XCTAssertEqual(lines[k].count, 2, "only file and error: \(lines[k])") }
 
         // Damage past the header: images and audio are decoded in full.
-        let damaged = try SSMBinary.run(["info", halfPNG, halfWAV, halfMP4, good])
+        let damaged = try SSMTool.run(["info", halfPNG, halfWAV, halfMP4, good])
         XCTAssertEqual(damaged.status, 1)
         let damagedLines = try objects(damaged.out)
         XCTAssertEqual(damagedLines.count, 4)
@@ -144,9 +97,9 @@ final class InfoCommandTests: XCTestCase {
         XCTAssertTrue((damagedLines[2]["error"] as? String)?.hasPrefix("truncated") ?? false, "\(damagedLines[2])")
         XCTAssertNil(damagedLines[3]["error"])
 
-        let ok = try SSMBinary.run(["info", good])
+        let ok = try SSMTool.run(["info", good])
         XCTAssertEqual(ok.status, 0)
-        let none = try SSMBinary.run(["info"])
+        let none = try SSMTool.run(["info"])
         XCTAssertNotEqual(none.status, 0)
     }
 }

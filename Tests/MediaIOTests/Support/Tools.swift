@@ -7,26 +7,12 @@ import XCTest
 enum Tools {
     /// Standard output of `tool args…`; fails the test if it exits non-zero.
     static func run(_ tool: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let output = Pipe()
-        let errorURL = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-        let errors = try FileHandle(forWritingTo: errorURL)
-        defer { try? errors.close(); try? FileManager.default.removeItem(at: errorURL) }
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let errorData = (try? Data(contentsOf: errorURL)) ?? Data()
-        if process.terminationStatus != 0 {
-            throw NSError(domain: "Tools", code: Int(process.terminationStatus), userInfo: [
-                NSLocalizedDescriptionKey: "\(tool) \(arguments.joined(separator: " ")) failed: \(String(decoding: errorData, as: UTF8.self))"])
+        let result = try TestSupport.runProcess(URL(fileURLWithPath: "/usr/bin/env"), [tool] + arguments)
+        if result.status != 0 {
+            throw NSError(domain: "Tools", code: Int(result.status), userInfo: [
+                NSLocalizedDescriptionKey: "\(tool) \(arguments.joined(separator: " ")) failed: \(result.err)"])
         }
-        return data
+        return result.out
     }
 
     /// Raw frames/samples as `ffmpeg -i path … -f <format> -` writes them.
