@@ -20,17 +20,6 @@ private func timePerCall(_ body: () -> Void) -> Double {
     return best
 }
 
-private func emit(_ fields: [(String, Any)]) {
-    let parts = fields.map { k, v -> String in
-        switch v {
-        case let s as String: return "\"\(k)\":\"\(s)\""
-        case let d as Double: return "\"\(k)\":\(String(format: "%.4g", d))"
-        default: return "\"\(k)\":\(v)"
-        }
-    }
-    print("{" + parts.joined(separator: ",") + "}")
-    fflush(stdout)
-}
 
 func coreOpsSuite() throws {
     var rng = SeededRNG(seed: 1)
@@ -53,7 +42,7 @@ func coreOpsSuite() throws {
                     BLAS.sgemm(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
                 }
             } } }
-            emit([("suite", "core-ops"), ("op", "sgemm"), ("shape", name), ("m", m), ("n", n), ("k", k),
+            emitJSON([("suite", "core-ops"), ("op", "sgemm"), ("shape", name), ("m", m), ("n", n), ("k", k),
                   ("threads", threads), ("seconds", t), ("gflops", 2.0 * Double(m * n * k) / t / 1e9)])
         }
     }
@@ -73,7 +62,7 @@ func coreOpsSuite() throws {
                                        ("forward_seconds", fwd), ("forward_backward_seconds", fb),
                                        ("forward_gelems_per_s", elems / fwd / 1e9)]
         if let flops { fields.append(("forward_gflops", flops / fwd / 1e9)) }
-        emit(fields)
+        emitJSON(fields)
     }
     bench("linearChannels", flops: 2 * Double(B * H * H * 784)) { lin.channels($0) }
     bench("layerNorm_axis1", flops: nil) { ln($0) }

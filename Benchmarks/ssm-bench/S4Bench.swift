@@ -17,17 +17,6 @@ private func s4Time(rounds: Int = 5, _ body: () -> Void) -> (median: Double, bes
     return (times[times.count / 2], times[0])
 }
 
-private func s4Emit(_ fields: [(String, Any)]) {
-    let parts = fields.map { k, v -> String in
-        switch v {
-        case let s as String: return "\"\(k)\":\"\(s)\""
-        case let d as Double: return "\"\(k)\":\(String(format: "%.4g", d))"
-        default: return "\"\(k)\":\(v)"
-        }
-    }
-    print("{" + parts.joined(separator: ",") + "}")
-    fflush(stdout)
-}
 
 private func s4Random(_ shape: [Int], _ rng: inout SeededRNG) -> Tensor {
     Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.normal() })
@@ -54,7 +43,7 @@ func s4Suite() throws {
             k.backward(seed)
         }
         for (pass, t) in [("forward", fwd), ("backward", bwd)] {
-            s4Emit([("suite", "s4"), ("op", "s4d_kernel"), ("pass", pass), ("disc", disc.rawValue), ("H", h),
+            emitJSON([("suite", "s4"), ("op", "s4d_kernel"), ("pass", pass), ("disc", disc.rawValue), ("H", h),
                     ("d_state", n), ("L", l), ("ms", t.median * 1e3), ("best_ms", t.best * 1e3),
                     ("kernel_values_per_s", Double(h * l) / t.median)])
         }
@@ -70,7 +59,7 @@ func s4Suite() throws {
         let t = s4Time {
             for _ in 0..<reps { fwd.forward(real.pointer, spec.pointer); inv.inverse(spec.pointer, back.pointer) }
         }
-        s4Emit([("suite", "s4"), ("op", "fftw_r2c_c2r_pair"), ("points", p), ("threads", 1),
+        emitJSON([("suite", "s4"), ("op", "fftw_r2c_c2r_pair"), ("points", p), ("threads", 1),
                 ("us", t.median / Double(reps) * 1e6), ("best_us", t.best / Double(reps) * 1e6)])
     }
 
@@ -87,7 +76,7 @@ func s4Suite() throws {
             y.backward(seed)
         }
         for (pass, t) in [("forward", fwd), ("backward", bwd)] {
-            s4Emit([("suite", "s4"), ("op", "fft_conv_1d"), ("pass", pass), ("B", batch), ("H", h), ("L", l),
+            emitJSON([("suite", "s4"), ("op", "fft_conv_1d"), ("pass", pass), ("B", batch), ("H", h), ("L", l),
                     ("padded", 2 * l), ("ms", t.median * 1e3), ("best_ms", t.best * 1e3),
                     ("samples_per_s", Double(batch * h * l) / t.median)])
         }
@@ -109,7 +98,7 @@ func s4Suite() throws {
             y.backward(seed)
         }
         for (pass, t) in [("forward", fwd), ("backward", bwd)] {
-            s4Emit([("suite", "s4"), ("op", "fft_conv_2d"), ("pass", pass), ("B", b2), ("H", h2), ("L", "28x28"),
+            emitJSON([("suite", "s4"), ("op", "fft_conv_2d"), ("pass", pass), ("B", b2), ("H", h2), ("L", "28x28"),
                     ("padded", "56x56"), ("ms", t.median * 1e3), ("best_ms", t.best * 1e3),
                     ("images_per_s", Double(b2) / t.median)])
         }
@@ -123,7 +112,7 @@ func s4Suite() throws {
         let x = s4Random([batch, 64], &rng)
         let steps = 2000
         let t = s4Time { for _ in 0..<steps { _ = block.step(x, state: &state) } }
-        s4Emit([("suite", "s4"), ("op", "s4block_step"), ("B", batch), ("H", 64), ("d_state", 64),
+        emitJSON([("suite", "s4"), ("op", "s4block_step"), ("B", batch), ("H", 64), ("d_state", 64),
                 ("us_per_step", t.median / Double(steps) * 1e6), ("samples_per_s", Double(batch * steps) / t.median)])
     }
 }

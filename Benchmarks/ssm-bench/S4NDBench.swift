@@ -38,8 +38,8 @@ func w1Inference(dModel: Int, sizes: [Int]) throws {
     for size in sizes {
         let x = Tensor(shape: [batch, 1, size, size], data: (0..<(batch * size * size)).map { _ in rng.uniform() })
         let rate = timeLoop(seconds: 2) { _ = Autograd.withoutGradients { model(x) } }
-        emit(["suite": "s4nd", "case": "w1_inference", "d_model": dModel, "params": params, "size": size, "batch": batch,
-              "images_per_s": rate * Double(batch)])
+        emitJSON([("suite", "s4nd"), ("case", "w1_inference"), ("d_model", dModel), ("params", params), ("size", size),
+                  ("batch", batch), ("images_per_s", rate * Double(batch))])
     }
 }
 
@@ -58,14 +58,10 @@ func w1Training(dModel: Int) throws {
         optimiser.step()
         optimiser.zeroGrad()
     }
-    emit(["suite": "s4nd", "case": "w1_training_adamw", "d_model": dModel, "params": params, "size": 28, "batch": batch,
-          "images_per_s": rate * Double(batch)])
+    emitJSON([("suite", "s4nd"), ("case", "w1_training_adamw"), ("d_model", dModel), ("params", params), ("size", 28),
+              ("batch", batch), ("images_per_s", rate * Double(batch))])
 }
 
-func emit(_ fields: [String: Any]) {
-    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
-}
 
 /// Only H = 64 inference at 28×28 (for profiling).
 func s4ndInferSuite() throws { try w1Inference(dModel: 64, sizes: [28]) }
