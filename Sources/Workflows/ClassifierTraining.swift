@@ -62,7 +62,10 @@ public final class ClassifierTrainer {
 
     /// Parameter names that are SSM kernel parameters (own learning rate, no weight decay).
     static func isSSMParameter(_ name: String) -> Bool {
-        ["inv_dt", "A_real", "A_imag", "B"].contains { name.hasSuffix(".kernel.0.\($0)") || name.hasSuffix(".kernel.1.\($0)") || name.hasSuffix(".kernel.2.\($0)") }
+        // `….kernel.<axis>.<name>`; `C` is an ordinary (decayed) parameter, as in the official code.
+        let parts = name.split(separator: ".")
+        guard parts.count >= 3, parts[parts.count - 3] == "kernel", Int(parts[parts.count - 2]) != nil else { return false }
+        return ["inv_dt", "A_real", "A_imag", "B"].contains(String(parts[parts.count - 1]))
     }
 
     /// Parameters without weight decay: norms, biases, `D`, SSM parameters.

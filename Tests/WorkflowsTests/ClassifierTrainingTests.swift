@@ -196,3 +196,17 @@ final class AugmentationTests: XCTestCase {
         }
     }
 }
+
+final class ParameterGroupTests: XCTestCase {
+    func testSSMParametersAreRecognisedOnEveryAxis() {
+        for axis in 0..<4 {
+            for name in ["inv_dt", "A_real", "A_imag", "B"] {
+                XCTAssertTrue(ClassifierTrainer.isSSMParameter("layers.1.layer.kernel.\(axis).\(name)"), "\(axis) \(name)")
+            }
+            XCTAssertFalse(ClassifierTrainer.isSSMParameter("layers.1.layer.kernel.\(axis).C"))
+        }
+        XCTAssertFalse(ClassifierTrainer.isSSMParameter("layers.1.layer.D"))
+        XCTAssertFalse(ClassifierTrainer.isSSMParameter("decoder.B"))
+        XCTAssertFalse(ClassifierTrainer.isSSMParameter("layers.1.layer.output_linear.0.weight"))
+    }
+}
