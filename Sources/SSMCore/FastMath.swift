@@ -8,7 +8,7 @@
 /// Method: `x = k ln 2 + r` with `k` rounded to nearest (the 1.5·2²³ trick) and `r` reduced in two
 /// parts (Cody–Waite); `eʳ` by its degree-7 Taylor polynomial on `|r| ≤ ln2/2`; `2ᵏ` built in the
 /// exponent bits.
-@inline(__always)
+@inlinable @inline(__always)
 public func fastExp(_ x: Float) -> Float {
     let xc = Swift.min(Swift.max(x, -87.3), 88.3)
     let k = (xc * 1.442695041 + 12_582_912) - 12_582_912
@@ -31,7 +31,7 @@ public func fastExp(_ x: Float) -> Float {
 /// With `z = |x|/√2`, `erfc(z) ≈ t(a₁ + t(a₂ + t(a₃ + t(a₄ + t a₅)))) e^{−z²}`, `t = 1/(1 + p z)`
 /// (Abramowitz & Stegun 7.1.26), and `Φ(x) = 1 − erfc(z)/2` for `x ≥ 0`, `erfc(z)/2` for `x < 0` —
 /// no cancellation in the left tail, where the error stays within 2 % of `Φ` itself.
-@inline(__always)
+@inlinable @inline(__always)
 public func normalCDFAndPDF(_ x: Float) -> (cdf: Float, pdf: Float) {
     let z = Swift.abs(x) * 0.70710678118654752
     let e = fastExp(-z * z)
@@ -47,5 +47,5 @@ public func normalCDFAndPDF(_ x: Float) -> (cdf: Float, pdf: Float) {
 }
 
 /// Logistic sigmoid `1/(1 + e⁻ˣ)` through ``fastExp(_:)``.
-@inline(__always)
+@inlinable @inline(__always)
 public func fastSigmoid(_ x: Float) -> Float { 1 / (1 + fastExp(-x)) }
