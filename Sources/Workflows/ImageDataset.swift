@@ -36,22 +36,6 @@ public struct ImageDataset: Sendable {
         }
         return (Tensor(shape: [indices.count, channels, height, width], data: out), indices.map { labels[$0] })
     }
-
-    /// The images resized to `height × width` with MediaIO's antialiased filter (area when
-    /// shrinking, `filter` when growing).
-    public func resized(height h: Int, width w: Int, filter: ResizeFilter = .automatic) -> ImageDataset {
-        if h == height && w == width { return self }
-        var out = [Float](repeating: 0, count: count * channels * h * w)
-        let s = imageSize, t = channels * h * w
-        Parallel.forEach(count) { i in
-            let img = Image(channels: channels, height: height, width: width, pixels: Array(images[(i * s)..<((i + 1) * s)]))
-            let r = img.resized(height: h, width: w, filter: filter)
-            out.withUnsafeMutableBufferPointer { o in
-                r.pixels.withUnsafeBufferPointer { p in (o.baseAddress! + i * t).update(from: p.baseAddress!, count: t) }
-            }
-        }
-        return ImageDataset(images: out, labels: labels, channels: channels, height: h, width: w, classNames: classNames, files: files)
-    }
 }
 
 /// Errors of dataset loading that are not about one media file.

@@ -1,1 +1,0 @@
-/// N-dimensional S4 layers and classifiers.
