@@ -31,14 +31,17 @@ let package = Package(
                 .linkedLibrary("avutil"), .linkedLibrary("swscale"), .linkedLibrary("swresample"),
             ]),
 
+        // Element-wise kernels with an AVX2/FMA build chosen at load time
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
         // Media decoding / encoding
         .target(name: "MediaIO", dependencies: ["CMedia", "CMediaShim"], exclude: ["README.md"], swiftSettings: optimise),
 
         // Numerics: tensors, autograd, FFT/BLAS, S4 kernels
-        .target(name: "SSMCore", dependencies: ["CNumerics"], exclude: ["README.md"], swiftSettings: optimise),
+        .target(name: "SSMCore", dependencies: ["CNumerics", "CKernels"], exclude: ["README.md"], swiftSettings: optimise),
 
         // Models
-        .target(name: "S4ND", dependencies: ["SSMCore", "CNumerics"], exclude: ["README.md"], swiftSettings: optimise),
+        .target(name: "S4ND", dependencies: ["SSMCore", "CNumerics", "CKernels"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "Sashimi", dependencies: ["SSMCore"], swiftSettings: optimise),
 
         // Datasets, training, evaluation and inference over files (MediaIO + models)

@@ -68,6 +68,7 @@ public final class ImageClassifier: Layer {
 
     public init(_ config: ImageClassifierConfig, rng: inout SeededRNG) {
         _ = Allocator.configure
+        _ = BLAS.configure
         self.config = config
         encoder = Linear(config.inputChannels, config.dModel, rng: &rng)
         blocks = (0..<config.layers).map { _ in S4NDBlock(config.layerConfig, rng: &rng) }

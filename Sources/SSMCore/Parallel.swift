@@ -7,12 +7,13 @@ import CNumerics
 ///
 /// The machine has few cores, so two thread pools must never compete:
 ///
-/// * Outside a ``Parallel/forEach(_:_:)`` loop, OpenBLAS uses its own threads
-///   (``BLAS/threads``, by default every core): one big GEMM is best split by the library.
-/// * While a `forEach` with more than one iteration runs, OpenBLAS is switched to one thread,
-///   so each Dispatch worker calls a single-threaded GEMM on its own slice. The previous
-///   thread count is restored when the outermost loop ends. Nested loops run their body inline
-///   (serially) on the worker, which keeps the total number of busy threads at the core count.
+/// * OpenBLAS runs single-threaded (``BLAS/configure``); each Dispatch worker calls GEMMs on
+///   its own slice, and ``BLAS/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` splits a
+///   big GEMM called outside a loop across the workers itself.
+/// * While a `forEach` with more than one iteration runs, OpenBLAS is held at one thread even if
+///   a caller raised ``BLAS/threads``; the previous count is restored when the outermost loop
+///   ends. Nested loops run their body inline (serially) on the worker, which keeps the total
+///   number of busy threads at the core count.
 ///
 /// Use `forEach` for loops whose iterations are independent and each large enough (≥ ~50 µs)
 /// to amortise dispatch; call BLAS directly on a whole batch when one big GEMM can do the job.
@@ -37,11 +38,18 @@ public enum Parallel {
     nonisolated(unsafe) private static var depth = 0
     nonisolated(unsafe) private static var savedBLASThreads = 1
 
+    /// Whether a parallel loop is running (its nested loops and GEMMs run serially).
+    public static var isActive: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return depth > 0
+    }
+
     /// Calls `body(i)` for every `i` in `0..<count`, spread over up to ``maxThreads`` threads.
     /// Returns when all iterations have finished. Iterations must write disjoint memory.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
         _ = Allocator.configure
+        _ = BLAS.configure
         lock.lock()
         let nested = depth > 0
         let serial = nested || count == 1 || maxThreads <= 1

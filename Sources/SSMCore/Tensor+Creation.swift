@@ -19,3 +19,12 @@ extension Tensor {
     /// `0, 1, …, n − 1` as floats, shape `[n]`.
     public static func arange(_ n: Int) -> Tensor { Tensor(shape: [n], data: (0..<n).map(Float.init)) }
 }
+
+extension Tensor {
+    /// Storage for `count` floats with unspecified contents, for outputs whose every element is
+    /// written before it is read (no zero fill: a pass over memory saved).
+    @inlinable
+    public static func uninitialized(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+    }
+}

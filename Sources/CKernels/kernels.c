@@ -1,0 +1,168 @@
+#include "ckernels.h"
+
+// x86-64-v3 (AVX2, FMA) clone plus a baseline one; elsewhere a single build.
+#if defined(__x86_64__) && defined(__linux__)
+#define SSM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SSM_CLONES
+#endif
+
+// e^x, relative error < 3e-7: x = k·ln2 + r (Cody–Waite), degree-7 Taylor for e^r, 2^k in the exponent.
+static inline float fast_exp(float x) {
+    float xc = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+    float k = (xc * 1.442695041f + 12582912.0f) - 12582912.0f;
+    float r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1;
+    p = p * r + 1;
+    union { unsigned int u; float f; } s;
+    s.u = (unsigned int)((int)k + 127) << 23;
+    return p * s.f;
+}
+
+// Φ(x) through erfc of |x|/√2 (Abramowitz & Stegun 7.1.26), and φ(x), sharing one exponential.
+static inline float normal_cdf(float x, float *pdf) {
+    float z = (x < 0 ? -x : x) * 0.70710678118654752f;
+    float e = fast_exp(-z * z);
+    float t = 1 / (1 + 0.3275911f * z);
+    float q = 1.061405429f;
+    q = q * t - 1.453152027f;
+    q = q * t + 1.421413741f;
+    q = q * t - 0.284496736f;
+    q = q * t + 0.254829592f;
+    float half_erfc = 0.5f * q * t * e;
+    *pdf = e * 0.39894228040143268f;
+    return x < 0 ? half_erfc : 1 - half_erfc;
+}
+
+// Σ a[i]·b[i] in eight interleaved partial sums (vectorised; the order differs from a serial sum).
+static inline float dot_product(const float *restrict a, const float *restrict b, long n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
+    float s = 0;
+    for (; i < n; i++) s += a[i] * b[i];
+    for (int l = 0; l < 8; l++) s += acc[l];
+    return s;
+}
+
+static inline float sigmoid(float x) { return 1 / (1 + fast_exp(-x)); }
+
+SSM_CLONES
+void ssm_skip_gelu_forward(const float *restrict y, const float *restrict u, float d, float *restrict out,
+                           float *restrict z, long n) {
+    if (z) {
+        for (long i = 0; i < n; i++) {
+            float v = y[i] + d * u[i], pdf;
+            z[i] = v;
+            out[i] = v * normal_cdf(v, &pdf);
+        }
+    } else {
+        for (long i = 0; i < n; i++) {
+            float v = y[i] + d * u[i], pdf;
+            out[i] = v * normal_cdf(v, &pdf);
+        }
+    }
+}
+
+SSM_CLONES
+float ssm_skip_gelu_backward(const float *restrict g, const float *restrict z, const float *restrict u, float d,
+                             float *restrict dz, float *restrict du, long n) {
+    for (long i = 0; i < n; i++) {
+        float v = z[i], pdf;
+        float cdf = normal_cdf(v, &pdf);
+        dz[i] = g[i] * (cdf + v * pdf);
+    }
+    if (du) for (long i = 0; i < n; i++) du[i] = d * dz[i];
+    return dot_product(dz, u, n);
+}
+
+SSM_CLONES
+void ssm_glu_forward(const float *restrict a, const float *restrict b, float *restrict out, long n) {
+    for (long i = 0; i < n; i++) out[i] = a[i] * sigmoid(b[i]);
+}
+
+SSM_CLONES
+void ssm_glu_backward(const float *restrict a, const float *restrict b, const float *restrict g,
+                      float *restrict da, float *restrict db, long n) {
+    for (long i = 0; i < n; i++) {
+        float s = sigmoid(b[i]);
+        da[i] = g[i] * s;
+        db[i] = g[i] * a[i] * s * (1 - s);
+    }
+}
+
+SSM_CLONES
+void ssm_channel_layernorm_forward(const float *restrict x, long c, long stride, long n, const float *restrict w,
+                                   const float *restrict b, float eps, float *restrict y,
+                                   float *restrict mean, float *restrict rstd) {
+    for (long j = 0; j < n; j++) mean[j] = 0;
+    for (long k = 0; k < c; k++) {
+        const float *row = x + k * stride;
+        for (long j = 0; j < n; j++) mean[j] += row[j];
+    }
+    float inv = 1.0f / (float)c;
+    for (long j = 0; j < n; j++) { mean[j] *= inv; rstd[j] = 0; }
+    for (long k = 0; k < c; k++) {
+        const float *row = x + k * stride;
+        for (long j = 0; j < n; j++) { float dv = row[j] - mean[j]; rstd[j] += dv * dv; }
+    }
+    for (long j = 0; j < n; j++) rstd[j] = 1 / __builtin_sqrtf(rstd[j] * inv + eps);
+    for (long k = 0; k < c; k++) {
+        const float *row = x + k * stride;
+        float *out = y + k * stride;
+        float wk = w[k], bk = b[k];
+        for (long j = 0; j < n; j++) out[j] = (row[j] - mean[j]) * rstd[j] * wk + bk;
+    }
+}
+
+SSM_CLONES
+void ssm_channel_layernorm_backward(const float *restrict x, const float *restrict g, long c, long stride, long n,
+                                    const float *restrict w, const float *restrict mean, const float *restrict rstd,
+                                    float *restrict gx, float *restrict gw, float *restrict gb, float *restrict scratch) {
+    float *c1 = scratch, *c2 = scratch + n;
+    for (long j = 0; j < n; j++) { c1[j] = 0; c2[j] = 0; }
+    for (long k = 0; k < c; k++) {
+        const float *xr = x + k * stride, *gr = g + k * stride;
+        float wk = w[k];
+        float sw[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        long j = 0;
+        for (; j + 8 <= n; j += 8) {
+            for (int l = 0; l < 8; l++) {
+                float xh = (xr[j + l] - mean[j + l]) * rstd[j + l], gi = gr[j + l];
+                c1[j + l] += gi * wk;
+                c2[j + l] += gi * wk * xh;
+                sw[l] += gi * xh;
+                sb[l] += gi;
+            }
+        }
+        float tw = 0, tb = 0;
+        for (; j < n; j++) {
+            float xh = (xr[j] - mean[j]) * rstd[j], gi = gr[j];
+            c1[j] += gi * wk;
+            c2[j] += gi * wk * xh;
+            tw += gi * xh;
+            tb += gi;
+        }
+        for (int l = 0; l < 8; l++) { tw += sw[l]; tb += sb[l]; }
+        gw[k] += tw;
+        gb[k] += tb;
+    }
+    float inv = 1.0f / (float)c;
+    for (long j = 0; j < n; j++) { c1[j] *= inv; c2[j] *= inv; }
+    for (long k = 0; k < c; k++) {
+        const float *xr = x + k * stride, *gr = g + k * stride;
+        float *out = gx + k * stride;
+        float wk = w[k];
+        for (long j = 0; j < n; j++) {
+            float r = rstd[j], xh = (xr[j] - mean[j]) * r;
+            out[j] = r * (gr[j] * wk - c1[j] - xh * c2[j]);
+        }
+    }
+}
