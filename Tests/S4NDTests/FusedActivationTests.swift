@@ -27,4 +27,22 @@ final class FusedActivationTests: XCTestCase {
         assertClose(gluChannels(Variable(x)).value, glu(Variable(x), axis: 1).value, atol: 1e-6)
         assertGradientsMatchFiniteDifferences(inputs: [x], eps: 1e-2, atol: 5e-3, rtol: 5e-3) { v in gluChannels(v[0]) }
     }
+
+    /// Inference (no graph recorded, `z` not kept) gives the same values as training mode, over
+    /// runs long enough for the vector body and its remainder (37 per channel).
+    func testSkipGELUWithoutGradientsEqualsRecordedAndReference() {
+        var rng = SeededRNG(seed: 8)
+        let y = TestSupport.randomTensor([4, 37], scale: 4, rng: &rng), u = TestSupport.randomTensor([4, 37], scale: 4, rng: &rng)
+        let D = Variable(TestSupport.randomTensor([1, 4], rng: &rng), requiresGrad: true)
+        let recorded = skipGELU(Variable(y), Variable(u), D)
+        XCTAssertTrue(recorded.requiresGrad)
+        let inference = Autograd.withoutGradients { skipGELU(Variable(y), Variable(u), D) }
+        XCTAssertFalse(inference.requiresGrad)
+        XCTAssertEqual(inference.value.data, recorded.value.data)
+        for h in 0..<4 { for i in 0..<37 {
+            let v = Double(y.data[h * 37 + i]) + Double(D.value.data[h]) * Double(u.data[h * 37 + i])
+            let expected = v * 0.5 * (1 + erf(v / 2.0.squareRoot()))
+            XCTAssertEqual(Double(inference.value.data[h * 37 + i]), expected, accuracy: 2e-6 * max(1, abs(v)))
+        } }
+    }
 }

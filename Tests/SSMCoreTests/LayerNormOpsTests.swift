@@ -56,6 +56,57 @@ final class LayerNormOpsTests: XCTestCase {
         assertClose(b.grad!, gb, atol: 1e-3)
     }
 
+    /// Slow reference of the backward pass over axis `ax` of a rank-3 tensor, in Double:
+    /// `∂x = r(ĝ − mean ĝ − x̂ mean(ĝ x̂))` with `ĝ = g w`, `∂w = Σ g x̂`, `∂b = Σ g`.
+    func referenceBackward(_ x: Tensor, _ g: Tensor, _ w: Tensor, axis ax: Int, eps: Double = 1e-5) -> (Tensor, Tensor, Tensor) {
+        let s = x.shape
+        let outer = s[..<ax].reduce(1, *), n = s[ax], inner = s[(ax + 1)...].reduce(1, *)
+        var gx = [Float](repeating: 0, count: x.count), gw = [Double](repeating: 0, count: n), gb = gw
+        for a in 0..<outer { for j in 0..<inner {
+            let idx = (0..<n).map { (a * n + $0) * inner + j }
+            let mu = idx.reduce(0.0) { $0 + Double(x.data[$1]) } / Double(n)
+            let v = idx.reduce(0.0) { let d = Double(x.data[$1]) - mu; return $0 + d * d } / Double(n)
+            let rs = 1 / (v + eps).squareRoot()
+            let xh = idx.map { (Double(x.data[$0]) - mu) * rs }
+            let gh = idx.enumerated().map { Double(g.data[$0.element]) * Double(w.data[$0.offset]) }
+            let m1 = gh.reduce(0, +) / Double(n), m2 = zip(gh, xh).reduce(0.0) { $0 + $1.0 * $1.1 } / Double(n)
+            for (k, i) in idx.enumerated() {
+                gx[i] = Float(rs * (gh[k] - m1 - xh[k] * m2))
+                gw[k] += Double(g.data[i]) * xh[k]
+                gb[k] += Double(g.data[i])
+            }
+        } }
+        return (Tensor(shape: s, data: gx), Tensor(shape: [n], data: gw.map(Float.init)), Tensor(shape: [n], data: gb.map(Float.init)))
+    }
+
+    /// The S4ND layout: one `(1, C, N)` tensor normalised over channels, cut into pixel blocks
+    /// (2,500 = 4 full blocks of 512 and a partial one) spread over the workers.
+    func testChannelNormOfOneWideTensorMatchesReference() {
+        let x = r([1, 16, 2500], scale: 2) + 0.5, g = r([1, 16, 2500])
+        let w = Variable(r([16]), requiresGrad: true), b = Variable(r([16]), requiresGrad: true)
+        let xv = Variable(x, requiresGrad: true)
+        let y = layerNorm(xv, weight: w, bias: b, axis: 1)
+        assertClose(y.value, reference(x, w.value, b.value, axis: 1), atol: 2e-5)
+        y.backward(g)
+        let (gx, gw, gb) = referenceBackward(x, g, w.value, axis: 1)
+        assertClose(xv.grad!, gx, atol: 2e-5)
+        assertClose(w.grad!, gw, atol: 2e-3)
+        assertClose(b.grad!, gb, atol: 2e-3)
+    }
+
+    func testLastAxisBackwardMatchesReference() {
+        let x = r([300, 40], scale: 3), g = r([300, 40])
+        let w = Variable(r([40]), requiresGrad: true), b = Variable(r([40]), requiresGrad: true)
+        let xv = Variable(x, requiresGrad: true)
+        let x3 = x.reshaped([300, 40, 1])
+        assertClose(layerNorm(xv, weight: w, bias: b).value.reshaped([300, 40, 1]), reference(x3, w.value, b.value, axis: 1), atol: 2e-5)
+        layerNorm(xv, weight: w, bias: b).backward(g)
+        let (gx, gw, gb) = referenceBackward(x3, g.reshaped([300, 40, 1]), w.value, axis: 1)
+        assertClose(xv.grad!.reshaped([300, 40, 1]), gx, atol: 2e-5)
+        assertClose(w.grad!, gw, atol: 2e-3)
+        assertClose(b.grad!, gb, atol: 2e-3)
+    }
+
     func testGradientsLastAxis() {
         assertGradientsMatchFiniteDifferences(inputs: [r([3, 6]), r([6]), r([6])], eps: 1e-2, atol: 1e-2, rtol: 1e-2) { v in
             layerNorm(v[0], weight: v[1], bias: v[2])

@@ -139,4 +139,39 @@ final class LinearOpsTests: XCTestCase {
         XCTAssertEqual(hits, [Int](repeating: 1, count: 1000))
         XCTAssertEqual(BLAS.threads, before)
     }
+
+    /// GEMMs big enough to be split across the workers (along n when wide, along m when tall),
+    /// in all four transpose combinations, with alpha, beta and padded row strides.
+    func testSplitSGEMMMatchesLoops() {
+        XCTAssertFalse(Parallel.isActive)
+        for (m, n, k) in [(9, 700, 200), (700, 9, 200), (64, 1000, 33)] {
+            XCTAssertGreaterThanOrEqual(m * n * k, BLAS.splitFlops)
+            for transA in [false, true] { for transB in [false, true] {
+                let (ar, ac) = transA ? (k, m) : (m, k), (br, bc) = transB ? (n, k) : (k, n)
+                let lda = ac + 3, ldb = bc + 5, ldc = n + 2
+                let a = r([ar * lda]), b = r([br * ldb]), c0 = r([m * ldc])
+                var c = c0.data
+                a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                    BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: pa.baseAddress!, lda: lda,
+                               b: pb.baseAddress!, ldb: ldb, beta: 0.25, c: pc.baseAddress!, ldc: ldc)
+                } } }
+                var worst: Float = 0
+                for i in 0..<m { for j in 0..<(ldc) {
+                    var expected = Double(c0.data[i * ldc + j])   // padding columns stay as they were
+                    if j < n {
+                        var s = 0.0
+                        for p in 0..<k {
+                            let av = transA ? a.data[p * lda + i] : a.data[i * lda + p]
+                            let bv = transB ? b.data[j * ldb + p] : b.data[p * ldb + j]
+                            s += Double(av) * Double(bv)
+                        }
+                        expected = 0.5 * s + 0.25 * expected
+                    }
+                    worst = max(worst, abs(c[i * ldc + j] - Float(expected)))
+                } }
+                XCTAssertLessThan(worst, 1e-4, "m \(m) n \(n) k \(k) transA \(transA) transB \(transB)")
+            } }
+        }
+        XCTAssertEqual(BLAS.threads, 1, "OpenBLAS stays single-threaded; parallelism is Parallel's")
+    }
 }
