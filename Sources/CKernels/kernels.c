@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "ssm_math.h"
 
 // x86-64-v3 (AVX2, FMA) clone plus a baseline one; elsewhere a single build.
 #if defined(__x86_64__) && defined(__linux__)
@@ -6,39 +7,6 @@
 #else
 #define SSM_CLONES
 #endif
-
-// e^x, relative error < 3e-7: x = k·ln2 + r (Cody–Waite), degree-7 Taylor for e^r, 2^k in the exponent.
-static inline float fast_exp(float x) {
-    float xc = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
-    float k = (xc * 1.442695041f + 12582912.0f) - 12582912.0f;
-    float r = (xc - k * 0.693359375f) + k * 2.12194440e-4f;
-    float p = 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1;
-    p = p * r + 1;
-    union { unsigned int u; float f; } s;
-    s.u = (unsigned int)((int)k + 127) << 23;
-    return p * s.f;
-}
-
-// Φ(x) through erfc of |x|/√2 (Abramowitz & Stegun 7.1.26), and φ(x), sharing one exponential.
-static inline float normal_cdf(float x, float *pdf) {
-    float z = (x < 0 ? -x : x) * 0.70710678118654752f;
-    float e = fast_exp(-z * z);
-    float t = 1 / (1 + 0.3275911f * z);
-    float q = 1.061405429f;
-    q = q * t - 1.453152027f;
-    q = q * t + 1.421413741f;
-    q = q * t - 0.284496736f;
-    q = q * t + 0.254829592f;
-    float half_erfc = 0.5f * q * t * e;
-    *pdf = e * 0.39894228040143268f;
-    return x < 0 ? half_erfc : 1 - half_erfc;
-}
 
 // Σ a[i]·b[i] in eight interleaved partial sums (vectorised; the order differs from a serial sum).
 static inline float dot_product(const float *restrict a, const float *restrict b, long n) {
@@ -52,7 +20,6 @@ static inline float dot_product(const float *restrict a, const float *restrict b
     return s;
 }
 
-static inline float sigmoid(float x) { return 1 / (1 + fast_exp(-x)); }
 
 SSM_CLONES
 void ssm_skip_gelu_forward(const float *restrict y, const float *restrict u, float d, float *restrict out,
@@ -61,12 +28,12 @@ void ssm_skip_gelu_forward(const float *restrict y, const float *restrict u, flo
         for (long i = 0; i < n; i++) {
             float v = y[i] + d * u[i], pdf;
             z[i] = v;
-            out[i] = v * normal_cdf(v, &pdf);
+            out[i] = v * ssm_normal_cdf(v, &pdf);
         }
     } else {
         for (long i = 0; i < n; i++) {
             float v = y[i] + d * u[i], pdf;
-            out[i] = v * normal_cdf(v, &pdf);
+            out[i] = v * ssm_normal_cdf(v, &pdf);
         }
     }
 }
@@ -76,7 +43,7 @@ float ssm_skip_gelu_backward(const float *restrict g, const float *restrict z, c
                              float *restrict dz, float *restrict du, long n) {
     for (long i = 0; i < n; i++) {
         float v = z[i], pdf;
-        float cdf = normal_cdf(v, &pdf);
+        float cdf = ssm_normal_cdf(v, &pdf);
         dz[i] = g[i] * (cdf + v * pdf);
     }
     if (du) for (long i = 0; i < n; i++) du[i] = d * dz[i];
@@ -85,14 +52,14 @@ float ssm_skip_gelu_backward(const float *restrict g, const float *restrict z, c
 
 SSM_CLONES
 void ssm_glu_forward(const float *restrict a, const float *restrict b, float *restrict out, long n) {
-    for (long i = 0; i < n; i++) out[i] = a[i] * sigmoid(b[i]);
+    for (long i = 0; i < n; i++) out[i] = a[i] * ssm_sigmoid(b[i]);
 }
 
 SSM_CLONES
 void ssm_glu_backward(const float *restrict a, const float *restrict b, const float *restrict g,
                       float *restrict da, float *restrict db, long n) {
     for (long i = 0; i < n; i++) {
-        float s = sigmoid(b[i]);
+        float s = ssm_sigmoid(b[i]);
         da[i] = g[i] * s;
         db[i] = g[i] * a[i] * s * (1 - s);
     }

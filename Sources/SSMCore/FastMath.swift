@@ -1,6 +1,9 @@
-// Branch-free Float approximations of exp and the normal CDF that the compiler can vectorise
-// (libm's expf/erff are opaque calls, one element at a time). Accuracy is checked against
-// Double libm in FastMathTests.
+import CKernels
+
+// Branch-free Float approximations of exp, the normal CDF and the sigmoid that the compiler can
+// vectorise (libm's expf/erff are opaque calls, one element at a time). The maths lives once, in
+// CKernels' `ssm_math.h`, shared with the C element-wise kernels; these are its Swift names.
+// Accuracy is checked against Double libm in FastMathTests.
 
 /// `eˣ` with relative error below 3·10⁻⁷ on the whole Float range (inputs are clamped to
 /// [−87.3, 88.3], so very negative inputs give ≈ 1.2·10⁻³⁸ instead of 0, and large ones ≈ 2·10³⁸).
@@ -9,21 +12,7 @@
 /// parts (Cody–Waite); `eʳ` by its degree-7 Taylor polynomial on `|r| ≤ ln2/2`; `2ᵏ` built in the
 /// exponent bits.
 @inlinable @inline(__always)
-public func fastExp(_ x: Float) -> Float {
-    let xc = Swift.min(Swift.max(x, -87.3), 88.3)
-    let k = (xc * 1.442695041 + 12_582_912) - 12_582_912
-    let r = (xc - k * 0.693359375) + k * 2.12194440e-4
-    var p: Float = 1.0 / 5040
-    p = p * r + 1.0 / 720
-    p = p * r + 1.0 / 120
-    p = p * r + 1.0 / 24
-    p = p * r + 1.0 / 6
-    p = p * r + 0.5
-    p = p * r + 1
-    p = p * r + 1
-    let scale = Float(bitPattern: UInt32(bitPattern: Int32(k) + 127) << 23)
-    return p * scale
-}
+public func fastExp(_ x: Float) -> Float { ssm_fast_exp(x) }
 
 /// The standard normal CDF `Φ(x) = ½(1 + erf(x/√2))` and the density `φ(x) = e^{−x²/2}/√(2π)`,
 /// sharing one exponential. Absolute errors below 3·10⁻⁷ (`Φ`) and 1·10⁻⁷ (`φ`).
@@ -33,19 +22,11 @@ public func fastExp(_ x: Float) -> Float {
 /// no cancellation in the left tail, where the error stays within 2 % of `Φ` itself.
 @inlinable @inline(__always)
 public func normalCDFAndPDF(_ x: Float) -> (cdf: Float, pdf: Float) {
-    let z = Swift.abs(x) * 0.70710678118654752
-    let e = fastExp(-z * z)
-    let t = 1 / (1 + 0.3275911 * z)
-    var q: Float = 1.061405429
-    q = q * t - 1.453152027
-    q = q * t + 1.421413741
-    q = q * t - 0.284496736
-    q = q * t + 0.254829592
-    let halfErfc = 0.5 * q * t * e
-    let cdf = x < 0 ? halfErfc : 1 - halfErfc
-    return (cdf, e * 0.39894228040143268)
+    var pdf: Float = 0
+    let cdf = ssm_normal_cdf(x, &pdf)
+    return (cdf, pdf)
 }
 
 /// Logistic sigmoid `1/(1 + e⁻ˣ)` through ``fastExp(_:)``.
 @inlinable @inline(__always)
-public func fastSigmoid(_ x: Float) -> Float { 1 / (1 + fastExp(-x)) }
+public func fastSigmoid(_ x: Float) -> Float { ssm_sigmoid(x) }

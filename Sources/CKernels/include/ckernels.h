@@ -1,6 +1,8 @@
 #ifndef SSM_CKERNELS_H
 #define SSM_CKERNELS_H
 
+#include "ssm_math.h"
+
 // Element-wise kernels of the S4 models, compiled for AVX2/FMA with a portable fallback chosen at
 // load time. Each works on one contiguous run of `n` floats; callers parallelise over runs.
 
