@@ -107,11 +107,13 @@ func s4Suite() throws {
     // S4Block recurrent step (generation): H = 64, d_state = 64, GELU + GLU output linear.
     for batch in [1, 16] where s4Wants("s4block_step") {
         let block = S4Block(kernel: S4DKernelConfiguration(features: 64, stateSize: 64), rng: &rng)
-        block.setupStep()
-        var state = block.defaultState(batch: batch)
-        let x = s4Random([batch, 64], &rng)
+        let state = block.defaultState(batch: batch)
+        let x = s4Random([batch, 64], &rng).data
+        var y = [Float](repeating: 0, count: batch * 64)
         let steps = 2000
-        let t = s4Time { for _ in 0..<steps { _ = block.step(x, state: &state) } }
+        let t = s4Time { x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { yb in
+            for _ in 0..<steps { _ = block.step(xb.baseAddress!, into: yb.baseAddress!, state: state) }
+        }}}
         emitJSON([("suite", "s4"), ("op", "s4block_step"), ("B", batch), ("H", 64), ("d_state", 64),
                 ("us_per_step", t.median / Double(steps) * 1e6), ("samples_per_s", Double(batch * steps) / t.median)])
     }

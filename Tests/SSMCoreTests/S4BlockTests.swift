@@ -75,12 +75,12 @@ final class S4BlockTests: XCTestCase {
 
     /// The block's forward with its parameters replaced by `leaves` (same order as namedParameters).
     static func blockForward(_ block: S4Block, x: Variable, leaves: [Variable]) -> Variable {
-        let k = block.layer.kernel as! S4DKernel
+        let k = (block.layer as! FFTConv).kernel as! S4DKernel
         let (invDt, c, b, aReal, aImag, d, w, bias) = (leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], leaves[5], leaves[6], leaves[7])
         let L = x.shape[2]
         let kern = s4dKernel(invDt: invDt, aReal: aReal, aImag: aImag, b: b, c: c, length: L,
                              discretization: k.configuration.discretization)
-        let y = fftConvolution(x, kernels: [layoutKernel(kern, inputLength: L, bidirectional: block.layer.bidirectional)])
+        let y = fftConvolution(x, kernels: [layoutKernel(kern, inputLength: L, bidirectional: (block.layer as! FFTConv).bidirectional)])
         let z = gelu(skipConnection(y, input: x, D: d))
         return glu(linearChannels(z, w, bias), axis: 1)
     }
@@ -150,13 +150,13 @@ final class S4BlockTests: XCTestCase {
         let json = #"{"d_model": 3, "d_state": 4, "mode": "diag", "final_act": null, "activation": null}"#
         let loaded = try OfficialLoader.s4Block(arguments: ModuleArguments(json: json), stateDict: plain.stateDict())
         XCTAssertNil(loaded.outputLinear)
-        XCTAssertEqual(loaded.layer.activation, .identity)
+        XCTAssertEqual((loaded.layer as! FFTConv).activation, .identity)
         let x = TestSupport.randomTensor([1, 3, 5], rng: &rng)
         XCTAssertEqual(loaded(Variable(x)).value, plain(Variable(x)).value)
         let defaults = try OfficialLoader.s4Block(arguments: ModuleArguments(json: #"{"d_model": 3, "d_state": 4, "mode": "diag"}"#),
                                                   stateDict: S4Block(kernel: S4DKernelConfiguration(features: 3, stateSize: 4), rng: &rng).stateDict())
         XCTAssertEqual(defaults.finalActivation, .glu)
-        XCTAssertEqual(defaults.layer.activation, .gelu)
+        XCTAssertEqual((defaults.layer as! FFTConv).activation, .gelu)
     }
 
     func testRegistryAcceptsNewModuleKinds() throws {

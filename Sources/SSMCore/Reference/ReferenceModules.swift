@@ -129,20 +129,11 @@ public enum ReferenceModules {
         guard input.rank == 3 else {
             throw OfficialModuleError.invalidArguments("step input must be rank 3, got \(input.shape)")
         }
-        guard block.hasRecurrentMode else {
+        guard block.hasStepMode else {
             throw OfficialModuleError.unsupportedArgument(key: "bidirectional", value: "true", reason: "a bidirectional block has no step mode")
         }
         let x = block.transposed ? input : input.permuted([0, 2, 1])  // (B, H, L)
-        let (b, h, l) = (x.shape[0], x.shape[1], x.shape[2])
-        block.setupStep()
-        var state = block.defaultState(batch: b)
-        var y = Tensor.zeros([b, h, l])
-        var ut = Tensor.zeros([b, h])
-        for t in 0..<l {
-            for i in 0..<(b * h) { ut.data[i] = x.data[i * l + t] }
-            let yt = block.step(ut, state: &state)
-            for i in 0..<(b * h) { y.data[i * l + t] = yt.data[i] }
-        }
+        let y = block.stepThrough(x)
         return block.transposed ? y : y.permuted([0, 2, 1])
     }
 

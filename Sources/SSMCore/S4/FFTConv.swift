@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Pointwise activations an S4 layer can apply after its convolution or output linear.
@@ -42,7 +43,7 @@ public enum SequenceActivation: String, Sendable, Codable {
 ///
 /// `C` is `channels`; the kernel has `C′ = 2C` channels when bidirectional (forward halves first).
 /// Parameters: `kernel.*` (the kernel's own names) and `D` `(C, H)`.
-/// Recurrent mode (causal only): ``defaultState(batch:)`` and ``step(_:state:)``.
+/// Recurrent mode (causal only), through ``SequenceLayer``: ``defaultState(batch:)`` and ``step(_:into:state:)``.
 public final class FFTConv: Layer {
     public let kernel: any SequenceKernel
     /// `(C, H)` skip weights.
@@ -88,34 +89,54 @@ public final class FFTConv: Layer {
         return activation.apply(skipConnection(y, input: u, D: D), channelAxis: 1)
     }
 
-    /// The zero recurrent state for `batch` sequences.
-    public func defaultState(batch: Int) -> Tensor {
-        recurrence().defaultState(batch: batch)
+    /// The recurrence of the current parameters (at rate 1, as the official `setup_step`), or `nil`
+    /// for a bidirectional layer or a kernel without a step mode.
+    public func recurrence() -> (any KernelRecurrence)? {
+        bidirectional ? nil : kernel.recurrence(rate: 1)
     }
 
-    /// The recurrence of the current parameters (at rate 1, as the official `setup_step`).
-    public func recurrence() -> any KernelRecurrence {
-        precondition(!bidirectional, "a bidirectional FFTConv has no recurrent mode")
-        guard let r = kernel.recurrence(rate: 1) else { preconditionFailure("this kernel has no recurrent mode") }
-        return r
+    /// Step-mode state: the kernel's recurrence (a snapshot of the discretised parameters), its
+    /// state and a copy of `D`.
+    public final class State: StepState {
+        public let batch: Int
+        let recurrence: any KernelRecurrence
+        let state: StepBuffer
+        let d: StepBuffer
+        init(batch: Int, recurrence: any KernelRecurrence, d: Tensor) {
+            self.batch = batch
+            self.recurrence = recurrence
+            state = StepBuffer(batch * recurrence.stateCount)
+            self.d = StepBuffer(copying: d.data)
+        }
+    }
+}
+
+extension FFTConv: SequenceLayer {
+    public var inputFeatures: Int { features }
+
+    public func forward(_ x: Variable, rate: Float) -> Variable { self(x, rate: rate) }
+
+    public var hasStepMode: Bool { recurrence() != nil }
+
+    public func defaultState(batch: Int) -> any StepState {
+        guard let r = recurrence() else { preconditionFailure(bidirectional ? "a bidirectional FFTConv has no recurrent mode" : "this kernel has no recurrent mode") }
+        return State(batch: batch, recurrence: r, d: D.value)
     }
 
     /// One step of the recurrence: `u (B, H)` → `y (B, C·H)` after the skip and activation.
-    /// Plain arithmetic, no autograd nodes.
-    public func step(_ u: Tensor, state: inout Tensor, recurrence r: any KernelRecurrence) -> Tensor {
-        var y = r.step(u, state: &state)                                                // (B, C, H)
-        let (bsz, c, h) = (u.shape[0], channels, features)
-        y.data.withUnsafeMutableBufferPointer { yb in
-            u.data.withUnsafeBufferPointer { ub in
-                D.value.data.withUnsafeBufferPointer { db in
-                    for b in 0..<bsz { for ci in 0..<c { for hi in 0..<h {
-                        yb[(b * c + ci) * h + hi] += ub[b * h + hi] * db[ci * h + hi]
-                    }}}
-                }
-            }
-            activation.applyInPlace(yb)
-        }
-        return y.reshaped([bsz, c * h])
+    public func step(_ x: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, state: any StepState) -> Bool {
+        let s = state as! State
+        guard let x else { preconditionFailure("FFTConv needs an input at every step") }
+        let (bsz, c, h) = (s.batch, channels, features)
+        s.recurrence.step(x, batch: bsz, state: s.state.pointer, into: y)                 // (B, C, H)
+        let d = s.d.pointer
+        for b in 0..<bsz { for ci in 0..<c {
+            let row = y + (b * c + ci) * h, dr = d + ci * h, xr = x + b * h
+            for hi in 0..<h { row[hi] += xr[hi] * dr[hi] }
+        }}
+        if activation == .gelu { ssm_step_gelu(y, bsz * c * h) }
+        else { activation.applyInPlace(UnsafeMutableBufferPointer(start: y, count: bsz * c * h)) }
+        return true
     }
 }
 

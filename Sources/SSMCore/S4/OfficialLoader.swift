@@ -15,6 +15,14 @@ public enum OfficialLoader {
 
     /// An `S4Block` from its arguments and weights (`layer.kernel.*`, `layer.D`, `output_linear.0.*`).
     public static func s4Block(arguments: ModuleArguments, stateDict: [String: Tensor], seed: UInt64 = 0) throws -> S4Block {
+        var rng = SeededRNG(seed: seed)
+        let block = try s4Block(arguments: arguments, rng: &rng)
+        do { try block.load(stateDict: stateDict) } catch let e as StateDictError { throw OfficialModuleError.weights(e) }
+        return block
+    }
+
+    /// A freshly initialised `S4Block` from its arguments (every argument checked, none left unused).
+    public static func s4Block(arguments: ModuleArguments, rng: inout SeededRNG) throws -> S4Block {
         try arguments.expect("bottleneck", in: ["null"], reason: "bottleneck layers are not implemented")
         try arguments.expect("gate", in: ["null"], reason: "gated blocks are not implemented")
         try arguments.expect("gate_act", in: ["null"], reason: "gated blocks are not implemented")
@@ -28,12 +36,10 @@ public enum OfficialLoader {
         case nil: final = nil
         case let name?: final = try activation(name, key: "final_act")
         }
-        var rng = SeededRNG(seed: seed)
         let (conv, transposed) = try fftConvParts(arguments: arguments, rng: &rng)
         try arguments.finish()
         let block = S4Block(layer: conv, finalActivation: final, rng: &rng)
         block.transposed = transposed
-        do { try block.load(stateDict: stateDict) } catch let e as StateDictError { throw OfficialModuleError.weights(e) }
         return block
     }
 

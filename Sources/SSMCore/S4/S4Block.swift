@@ -1,26 +1,27 @@
+import CKernels
 import Foundation
 
-/// The official `S4Block` with its default options: an ``FFTConv`` (kernel, D skip, activation —
-/// GELU by default) followed by a position-wise output linear with its final activation
-/// (GLU by default, so the linear maps `C·H → 2H` and the GLU halves it back to `H`).
+/// The official `S4Block` with its default options: a sequence layer — an ``FFTConv`` (kernel,
+/// D skip, activation, GELU by default) for the S4 family — followed by a position-wise output
+/// linear with its final activation (GLU by default, so the linear maps `C·H → 2H` and the GLU
+/// halves it back to `H`).
 ///
 ///     y = layer(x)                              (B, C·H, L)
 ///     y = final_act(output_linear(y))           (B, H, L)
 ///
-/// Layout `(B, H, L)` ("transposed", the official default). Parameters: `layer.kernel.*`,
-/// `layer.D`, `output_linear.0.weight` `(2H, C·H)`, `output_linear.0.bias` `(2H)`.
+/// Layout `(B, H, L)` ("transposed", the official default). Parameters: `layer.*` (for FFTConv
+/// `layer.kernel.*`, `layer.D`), `output_linear.0.weight` `(2H, C·H)`, `output_linear.0.bias` `(2H)`.
 ///
-/// Recurrent mode from the same parameters: ``setupStep()``, ``defaultState(batch:)``,
-/// ``step(_:state:)``; the two modes agree (tested over 4,096 steps).
-public final class S4Block: Layer {
-    public let layer: FFTConv
+/// Recurrent mode from the same parameters (``SequenceLayer``): ``defaultState(batch:)``,
+/// ``step(_:into:state:)``; the two modes agree (tested over 4,096 steps).
+public final class S4Block: SequenceLayer {
+    public let layer: any SequenceLayer
     /// `nil` when the block has no output linear (official `final_act=None`).
     public let outputLinear: Linear?
     public let finalActivation: SequenceActivation
-    public var features: Int { layer.features }
-    /// `true` (default): inputs and outputs are `(B, H, L)`; `false`: `(B, L, H)`.
+    public var features: Int { layer.inputFeatures }
+    /// `true` (default): inputs and outputs are `(B, H, L)`; `false`: `(B, L, H)` (for ``callAsFunction(_:rate:)``).
     public var transposed = true
-    private var stepRecurrence: (any KernelRecurrence)?
 
     public var namedParameters: [(String, Variable)] {
         var p = layer.namedParameters.map { ("layer." + $0.0, $0.1) }
@@ -29,14 +30,14 @@ public final class S4Block: Layer {
     }
 
     /// A block around `layer`. `finalActivation: nil` means no output linear at all.
-    public init(layer: FFTConv, finalActivation: SequenceActivation? = .glu, rng: inout SeededRNG) {
+    public init(layer: any SequenceLayer, finalActivation: SequenceActivation? = .glu, rng: inout SeededRNG) {
         self.layer = layer
         if let f = finalActivation {
-            let out = f == .glu ? 2 * layer.features : layer.features
+            let out = f == .glu ? 2 * layer.inputFeatures : layer.inputFeatures
             outputLinear = Linear(layer.outputFeatures, out, rng: &rng)
             self.finalActivation = f
         } else {
-            precondition(layer.outputFeatures == layer.features, "without an output linear, FFTConv must have one channel")
+            precondition(layer.outputFeatures == layer.inputFeatures, "without an output linear, the layer must keep its width")
             outputLinear = nil
             self.finalActivation = .identity
         }
@@ -54,79 +55,64 @@ public final class S4Block: Layer {
         self.init(layer: conv, finalActivation: finalActivation, rng: &rng)
     }
 
+    public var inputFeatures: Int { layer.inputFeatures }
+    public var outputFeatures: Int { outputLinear == nil ? layer.outputFeatures : layer.inputFeatures }
+
     /// `x (B, H, L) → (B, H, L)` (or `(B, L, H)` in both places when not ``transposed``).
     public func callAsFunction(_ x: Variable, rate: Float = 1) -> Variable {
         if !transposed { return forward(x.permuted([0, 2, 1]), rate: rate).permuted([0, 2, 1]) }
         return forward(x, rate: rate)
     }
 
-    private func forward(_ x: Variable, rate: Float) -> Variable {
-        let y = layer(x, rate: rate)                                     // (B, C·H, L)
+    /// Convolution mode on `(B, H, L)`, whatever ``transposed`` says.
+    public func forward(_ x: Variable, rate: Float) -> Variable {
+        let y = layer.forward(x, rate: rate)                             // (B, C·H, L)
         guard let outputLinear else { return y }
         let z = outputLinear.channels(y)                                 // (B, 2H or H, L)
         return finalActivation.apply(z, channelAxis: 1)                  // (B, H, L)
     }
 
-    /// Whether the block can run as a recurrence (causal, with a kernel that has a step mode).
-    public var hasRecurrentMode: Bool { !layer.bidirectional && layer.kernel.recurrence(rate: 1) != nil }
+    public var hasStepMode: Bool { layer.hasStepMode }
 
-    /// Prepares recurrent mode from the current parameters (call again after changing them).
-    /// Requires ``hasRecurrentMode``.
-    public func setupStep() { stepRecurrence = layer.recurrence() }
-
-    /// The zero state `(B, H, N/2, 2)` for `batch` sequences.
-    public func defaultState(batch: Int) -> Tensor { layer.defaultState(batch: batch) }
-
-    /// One recurrent step: `x (B, H)` → `(y (B, H), next state)`. Sets up recurrent mode on first use.
-    public func step(_ x: Tensor, state: Tensor) -> (Tensor, Tensor) {
-        var s = state
-        let y = step(x, state: &s)
-        return (y, s)
+    /// The inner layer's state, its output buffer, the output linear prepared for stepping and the
+    /// GLU's input buffer.
+    public final class State: StepState {
+        public let batch: Int
+        let inner: any StepState
+        let y: StepBuffer
+        let affine: StepAffine?
+        let z: StepBuffer
+        init(batch: Int, inner: any StepState, layerOutput: Int, linear: Linear?) {
+            self.batch = batch
+            self.inner = inner
+            y = StepBuffer(batch * layerOutput)
+            affine = linear.map { StepAffine(weight: $0.weight.value, bias: $0.bias?.value) }
+            z = StepBuffer(batch * (linear?.outFeatures ?? 0))
+        }
     }
 
-    /// One recurrent step advancing `state` in place: `x (B, H)` → `y (B, H)` (or `(B, C·H)` without
-    /// an output linear). Plain arithmetic, no autograd nodes; the output linear runs as loops for
-    /// small batches (where BLAS call overhead dominates) and as one sgemm otherwise.
-    public func step(_ x: Tensor, state: inout Tensor) -> Tensor {
-        if stepRecurrence == nil { setupStep() }
-        let y = layer.step(x, state: &state, recurrence: stepRecurrence!)     // (B, C·H)
-        guard let outputLinear else { return y }
-        let bsz = x.shape[0], inF = outputLinear.inFeatures, outF = outputLinear.outFeatures
-        var z = [Float](repeating: 0, count: bsz * outF)                        // (B, out)
-        y.data.withUnsafeBufferPointer { yb in
-        outputLinear.weight.value.data.withUnsafeBufferPointer { wb in
-        z.withUnsafeMutableBufferPointer { zb in
-            if let bias = outputLinear.bias?.value.data {
-                for b in 0..<bsz { for o in 0..<outF { zb[b * outF + o] = bias[o] } }
-            }
-            if bsz >= 8 {
-                // (B, in) × (out, in)ᵀ → (B, out)
-                BLAS.sgemm(transB: true, m: bsz, n: outF, k: inF, a: yb.baseAddress!, lda: inF,
-                           b: wb.baseAddress!, ldb: inF, beta: 1, c: zb.baseAddress!, ldc: outF)
-            } else {
-                for b in 0..<bsz {
-                    let row = yb.baseAddress! + b * inF
-                    for o in 0..<outF {
-                        let w = wb.baseAddress! + o * inF
-                        var acc: Float = 0
-                        for i in 0..<inF { acc += w[i] * row[i] }
-                        zb[b * outF + o] += acc
-                    }
-                }
-            }
-        }}}
+    public func defaultState(batch: Int) -> any StepState {
+        State(batch: batch, inner: layer.defaultState(batch: batch), layerOutput: layer.outputFeatures, linear: outputLinear)
+    }
+
+    /// One recurrent step: `x (B, H)` → `y (B, H)` (or `(B, C·H)` without an output linear).
+    public func step(_ x: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, state: any StepState) -> Bool {
+        let s = state as! State
+        guard let affine = s.affine else { return layer.step(x, into: out, state: s.inner) }
+        guard layer.step(x, into: s.y.pointer, state: s.inner) else { return false }
+        let bsz = s.batch
         if finalActivation != .glu {
-            z.withUnsafeMutableBufferPointer { finalActivation.applyInPlace($0) }
-            return Tensor(shape: [bsz, outF], data: z)
+            affine.apply(s.y.pointer, batch: bsz, into: out)
+            if finalActivation == .gelu { ssm_step_gelu(out, bsz * affine.outFeatures) }
+            else { finalActivation.applyInPlace(UnsafeMutableBufferPointer(start: out, count: bsz * affine.outFeatures)) }
+            return true
         }
-        let half = outF / 2                                                     // GLU over the features
-        var out = [Float](repeating: 0, count: bsz * half)
-        for b in 0..<bsz {
-            for j in 0..<half {
-                let a = z[b * outF + j], g = z[b * outF + half + j]
-                out[b * half + j] = a / (1 + exp(-g))
-            }
+        affine.apply(s.y.pointer, batch: bsz, into: s.z.pointer)               // (B, 2H)
+        let half = affine.outFeatures / 2
+        for b in 0..<bsz {                                                      // GLU over the features
+            let row = s.z.pointer + b * 2 * half
+            ssm_glu_forward(row, row + half, out + b * half, half)
         }
-        return Tensor(shape: [bsz, half], data: out)
+        return true
     }
 }

@@ -19,14 +19,33 @@ public protocol SequenceKernel: Layer {
 }
 
 /// A discrete linear recurrence over a batch of `H` independent single-input SSMs with `C`
-/// outputs each: `state_t = f(state_{t−1}, u_t)`, `y_t = g(state_t)`.
+/// outputs each: `state_t = f(state_{t−1}, u_t)`, `y_t = g(state_t)`. The state of `B` sequences
+/// is `B · stateCount` floats, zero at the start.
 public protocol KernelRecurrence {
     var features: Int { get }
     var channels: Int { get }
-    /// The zero state for `batch` sequences.
-    func defaultState(batch: Int) -> Tensor
-    /// One step: `u` `(B, H)` → `y` `(B, C, H)`; `state` is advanced in place.
-    func step(_ u: Tensor, state: inout Tensor) -> Tensor
+    /// Floats of state per sequence.
+    var stateCount: Int { get }
+    /// One step without allocating: `u` `(batch, H)` → `y` `(batch, C, H)`; `state` (`batch · stateCount`
+    /// floats) is advanced in place.
+    func step(_ u: UnsafePointer<Float>, batch: Int, state: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>)
+}
+
+extension KernelRecurrence {
+    /// The zero state for `batch` sequences, `[batch · stateCount]`.
+    public func defaultState(batch: Int) -> Tensor { Tensor.zeros([batch * stateCount]) }
+
+    /// One step on tensors (allocates): `u` `(B, H)` → `y` `(B, C, H)`; `state` is advanced in place.
+    public func step(_ u: Tensor, state: inout Tensor) -> Tensor {
+        precondition(u.rank == 2 && u.shape[1] == features, "step input must be (B, \(features)), got \(u.shape)")
+        let bsz = u.shape[0]
+        precondition(state.count == bsz * stateCount, "state must hold \(bsz * stateCount) floats, got \(state.count)")
+        var y = Tensor.zeros([bsz, channels, features])
+        u.data.withUnsafeBufferPointer { ub in state.data.withUnsafeMutableBufferPointer { sb in y.data.withUnsafeMutableBufferPointer { yb in
+            step(ub.baseAddress!, batch: bsz, state: sb.baseAddress!, into: yb.baseAddress!)
+        }}}
+        return y
+    }
 }
 
 /// A kernel whose recurrent mode is a diagonal system: parameters → discrete `(dA, dB, dC)`.

@@ -1,0 +1,129 @@
+import CKernels
+
+/// A layer over sequences with two equivalent modes, as every module of the official `sashimi.py`:
+///
+/// * convolution mode, ``forward(_:rate:)``: a whole sequence at once, `(B, inputFeatures, L)` →
+///   `(B, outputFeatures, L′)`, recorded for autograd (training, scoring);
+/// * recurrent mode, ``defaultState(batch:)`` and ``step(_:into:state:)``: one time step at a time
+///   from a state (generation), from the same parameters, without autograd and without allocating.
+///
+/// `L′ = L` for most layers; pooling layers change the length (DownPool `L/p`, UpPool `L·p`) and in
+/// step mode produce or consume an output only every `p` steps (`step` returns `false` and takes
+/// `nil` input on the other steps).
+///
+/// S4 blocks (``S4Block`` around ``FFTConv``), SaShiMi's pools, feed-forward and residual blocks
+/// conform; so can any later block (S5, selective SSMs, gated blocks) — a container takes
+/// `any SequenceLayer`.
+public protocol SequenceLayer: Layer {
+    /// Features of one input time step.
+    var inputFeatures: Int { get }
+    /// Features of one output time step.
+    var outputFeatures: Int { get }
+    /// Convolution mode on the channel-first layout: `x (B, inputFeatures, L) → (B, outputFeatures, L′)`.
+    /// `rate` is the sampling-rate multiplier of continuous-time kernels (1 = the training rate).
+    func forward(_ x: Variable, rate: Float) -> Variable
+    /// Whether ``step(_:into:state:)`` is available (a bidirectional convolution has no recurrent mode).
+    var hasStepMode: Bool { get }
+    /// The initial recurrent state for `batch` sequences, with every buffer the step needs. It holds
+    /// a snapshot of the discretised parameters: make a new state after changing the parameters.
+    func defaultState(batch: Int) -> any StepState
+    /// One recurrent step: reads `x` `(B, inputFeatures)` (or `nil` where the layer takes no input
+    /// this step), writes `y` `(B, outputFeatures)` and returns `true`, or returns `false` when the
+    /// layer emits nothing this step (a DownPool gathering its inputs). Advances `state` in place.
+    func step(_ x: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, state: any StepState) -> Bool
+}
+
+/// The recurrent state of one ``SequenceLayer`` for a fixed batch size: buffers allocated once and
+/// advanced in place by each step.
+public protocol StepState: AnyObject {
+    var batch: Int { get }
+}
+
+extension SequenceLayer {
+    /// Convolution mode at the training rate.
+    public func forward(_ x: Variable) -> Variable { forward(x, rate: 1) }
+
+    /// One step on tensors (allocates; for tests and tools): `x (B, inputFeatures)` or `nil` →
+    /// `(B, outputFeatures)`, or `nil` when the layer emits nothing this step.
+    public func step(_ x: Tensor?, state: any StepState) -> Tensor? {
+        if let x { precondition(x.shape == [state.batch, inputFeatures], "step input must be [\(state.batch), \(inputFeatures)], got \(x.shape)") }
+        var y = [Float](repeating: 0, count: state.batch * outputFeatures)
+        let produced = y.withUnsafeMutableBufferPointer { yb in
+            if let x { return x.data.withUnsafeBufferPointer { step($0.baseAddress!, into: yb.baseAddress!, state: state) } }
+            return step(nil, into: yb.baseAddress!, state: state)
+        }
+        return produced ? Tensor(shape: [state.batch, outputFeatures], data: y) : nil
+    }
+
+    /// Runs recurrent mode over a whole sequence `x (B, inputFeatures, L)` from the default state:
+    /// the step-mode counterpart of ``forward(_:rate:)`` (their outputs agree), `(B, outputFeatures, L′)`.
+    /// Steps that emit nothing contribute no output column.
+    public func stepThrough(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 3 && x.shape[1] == inputFeatures, "stepThrough expects (B, \(inputFeatures), L), got \(x.shape)")
+        let (b, h, l) = (x.shape[0], x.shape[1], x.shape[2])
+        let state = defaultState(batch: b)
+        let o = outputFeatures
+        var columns: [Float] = []
+        columns.reserveCapacity(b * o * l)
+        var xt = [Float](repeating: 0, count: b * h), yt = [Float](repeating: 0, count: b * o)
+        var produced = 0
+        for t in 0..<l {
+            for i in 0..<(b * h) { xt[i] = x.data[i * l + t] }
+            let emitted = xt.withUnsafeBufferPointer { xb in
+                yt.withUnsafeMutableBufferPointer { step(xb.baseAddress!, into: $0.baseAddress!, state: state) }
+            }
+            if emitted { columns += yt; produced += 1 }
+        }
+        // columns: (L′, B, O) → (B, O, L′)
+        var y = Tensor.zeros([b, o, produced])
+        for t in 0..<produced { for i in 0..<(b * o) { y.data[i * produced + t] = columns[t * b * o + i] } }
+        return y
+    }
+}
+
+/// A float buffer owned by a step state: allocated once, zero-filled, freed with its owner.
+public final class StepBuffer {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public init(_ count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    /// A buffer holding a copy of `values`.
+    public convenience init(copying values: [Float]) {
+        self.init(values.count)
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    deinit { pointer.deallocate() }
+
+    public func zero() { pointer.update(repeating: 0, count: count) }
+}
+
+/// A position-wise affine map prepared for step mode: `y = x Wᵀ + b` with `Wᵀ` stored `(in, out)`
+/// so the row-batched product streams the weights once (``ssm_step_affine``).
+public struct StepAffine {
+    public let inFeatures: Int, outFeatures: Int
+    let transposedWeight: StepBuffer
+    let bias: StepBuffer?
+
+    /// From a weight `(out, in)` (or `(out, in, 1)`, a 1×1 convolution) and an optional bias `(out)`.
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 2 || (weight.rank == 3 && weight.shape[2] == 1), "affine weight must be (out, in) or (out, in, 1), got \(weight.shape)")
+        let (o, i) = (weight.shape[0], weight.shape[1])
+        inFeatures = i; outFeatures = o
+        let wt = StepBuffer(i * o)
+        for r in 0..<o { for c in 0..<i { wt.pointer[c * o + r] = weight.data[r * i + c] } }
+        transposedWeight = wt
+        if let bias { precondition(bias.shape == [o], "affine bias must be [\(o)], got \(bias.shape)") }
+        self.bias = bias.map { StepBuffer(copying: $0.data) }
+    }
+
+    /// `y (B, out) = x (B, in) Wᵀ + b`, or `y += …` when `accumulate`.
+    public func apply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        ssm_step_affine(x, batch, inFeatures, transposedWeight.pointer, bias?.pointer, outFeatures, y, accumulate ? 1 : 0)
+    }
+}
