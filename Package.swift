@@ -42,7 +42,7 @@ let package = Package(
 
         // Models
         .target(name: "S4ND", dependencies: ["SSMCore", "CNumerics", "CKernels"], exclude: ["README.md"], swiftSettings: optimise),
-        .target(name: "Sashimi", dependencies: ["SSMCore"], swiftSettings: optimise),
+        .target(name: "Sashimi", dependencies: ["SSMCore", "CKernels"], swiftSettings: optimise),
 
         // Datasets, training, evaluation and inference over files (MediaIO + models)
         .target(name: "Workflows", dependencies: ["MediaIO", "SSMCore", "S4ND", "Sashimi"], exclude: ["README.md"], swiftSettings: optimise),
@@ -64,10 +64,11 @@ let package = Package(
             swiftSettings: optimise),
 
         // Tests
-        .target(name: "TestSupport", dependencies: ["SSMCore", "S4ND"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["SSMCore", "S4ND", "Sashimi"], path: "Tests/TestSupport"),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TestSupport"]),
         .testTarget(name: "SSMCoreTests", dependencies: ["SSMCore", "TestSupport"]),
         .testTarget(name: "S4NDTests", dependencies: ["S4ND", "SSMCore", "TestSupport"]),
+        .testTarget(name: "SashimiTests", dependencies: ["Sashimi", "SSMCore", "TestSupport"]),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "MediaIO", "S4ND", "SSMCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],

@@ -352,7 +352,7 @@ else
     trap - EXIT INT
     trap 'exit 0' TERM
     while sleep 20; do
-      done_now=$(cat "$state"/part.*.tsv "$tmp"/failed.* 2>/dev/null | wc -l)
+      done_now=$(cat "$state"/part.*.tsv "$tmp"/failed.* 2>/dev/null | wc -l || true)
       echo "  $done_now / $ntodo"
     done
   ) &
@@ -391,7 +391,7 @@ fi
 for split in train val test; do
   awk -F'\t' -v s="$split" -v rate="$rate" '
     NR > 1 && $1 == s { n++; frames += $8 }
-    END { printf "%-5s %6d clips %9.1f s\n", s ":", n, frames / rate }' "$out/manifest.tsv"
+    END { printf "%-6s %6d clips %9.1f s\n", s ":", n, frames / rate }' "$out/manifest.tsv"
 done
 echo "skipped as shorter than 0.1 s: $nskip; failed: $nfailed; time: $((SECONDS - start)) s; manifest: $out/manifest.tsv"
 if ((nfailed)); then

@@ -1,5 +1,6 @@
 import SSMCore
 import S4ND
+import Sashimi
 
 /// Wiring for `ReferenceFixtureTests`: which module kinds can run and which are still to come.
 public enum ReferenceFixtureSetup {
@@ -8,11 +9,10 @@ public enum ReferenceFixtureSetup {
     /// dependency of this target in Package.swift; the fixture test itself does not change.
     public static func registerModules() {
         S4NDReference.register()
+        SashimiReference.register()
     }
 
     /// Official module kinds implemented by later work; their fixtures report `pending` until a
     /// runner is registered.
-    public static let pendingModules: Set<String> = [
-        "models.sashimi.sashimi.Sashimi",
-    ]
+    public static let pendingModules: Set<String> = []
 }
