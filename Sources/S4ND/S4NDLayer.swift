@@ -43,6 +43,7 @@ public final class S4ND: Layer {
                                              bandlimit: config.bandlimit), rng: &rng)
         }
         D = Variable(Tensor(shape: [1, config.dModel], data: (0..<config.dModel).map { _ in rng.normal() }), requiresGrad: true)
+        D.role = .noDecay
         outputLinear = Linear(config.dModel, 2 * config.dModel, rng: &rng)
     }
 

@@ -21,6 +21,8 @@ public final class Variable {
     let backwardFn: ((Tensor) -> [Tensor?])?
     /// Optional name (parameter key in a checkpoint), for diagnostics.
     public var name: String?
+    /// How an optimiser should treat this parameter; set by the layer that owns it.
+    public var role: ParameterRole = .weight
 
     /// A leaf. `requiresGrad: true` makes it a trainable parameter.
     public init(_ value: Tensor, requiresGrad: Bool = false, name: String? = nil) {

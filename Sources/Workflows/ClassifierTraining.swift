@@ -60,33 +60,12 @@ public final class ClassifierTrainer {
     public private(set) var step = 0
     public private(set) var history: [EpochMetrics] = []
 
-    /// Parameter names that are SSM kernel parameters (own learning rate, no weight decay).
-    static func isSSMParameter(_ name: String) -> Bool {
-        // `….kernel.<axis>.<name>`; `C` is an ordinary (decayed) parameter, as in the official code.
-        let parts = name.split(separator: ".")
-        guard parts.count >= 3, parts[parts.count - 3] == "kernel", Int(parts[parts.count - 2]) != nil else { return false }
-        return ["inv_dt", "A_real", "A_imag", "B"].contains(String(parts[parts.count - 1]))
-    }
-
-    /// Parameters without weight decay: norms, biases, `D`, SSM parameters.
-    static func noDecay(_ name: String) -> Bool {
-        name.hasSuffix(".bias") || name.contains("norm.") || name.hasSuffix(".D")
-    }
-
     public init(model: ImageClassifier, options: TrainingOptions) throws {
         self.model = model
         self.options = options
-        var ssm: [(String, Variable)] = [], decay: [(String, Variable)] = [], plain: [(String, Variable)] = []
-        for (name, p) in model.namedParameters {
-            if Self.isSSMParameter(name) { ssm.append((name, p)) }
-            else if Self.noDecay(name) { plain.append((name, p)) }
-            else { decay.append((name, p)) }
-        }
-        optimizer = try AdamW(groups: [
-            ParameterGroup(decay, learningRate: options.learningRate, weightDecay: options.weightDecay),
-            ParameterGroup(plain, learningRate: options.learningRate, weightDecay: 0),
-            ParameterGroup(ssm, learningRate: options.ssmLearningRate, weightDecay: 0),
-        ])
+        // SSM parameters (marked by their kernels) get their own rate and no decay; norms, biases and D no decay.
+        optimizer = try AdamW(groups: ParameterGroup.byRole(model.namedParameters, learningRate: options.learningRate,
+                                                            ssmLearningRate: options.ssmLearningRate, weightDecay: options.weightDecay))
         rng = SeededRNG(seed: options.seed)
     }
 

@@ -198,15 +198,29 @@ final class AugmentationTests: XCTestCase {
 }
 
 final class ParameterGroupTests: XCTestCase {
-    func testSSMParametersAreRecognisedOnEveryAxis() {
-        for axis in 0..<4 {
-            for name in ["inv_dt", "A_real", "A_imag", "B"] {
-                XCTAssertTrue(ClassifierTrainer.isSSMParameter("layers.1.layer.kernel.\(axis).\(name)"), "\(axis) \(name)")
-            }
-            XCTAssertFalse(ClassifierTrainer.isSSMParameter("layers.1.layer.kernel.\(axis).C"))
+    /// The kernels and layers mark their parameters; the marks give the official S4 recipe:
+    /// `inv_dt`, `A_real`, `A_imag`, `B` of every kernel axis are SSM parameters (`C` is not),
+    /// biases, norms and `D` take no decay, everything else is an ordinary weight.
+    func testLayersMarkTheirParameterRoles() {
+        var c = ImageClassifierConfig()
+        c.dModel = 8; c.layers = 2; c.dState = 4
+        var rng = SeededRNG(seed: 1)
+        let model = ImageClassifier(c, rng: &rng)
+        var counts: [ParameterRole: Int] = [:]
+        for (name, p) in model.namedParameters {
+            let last = String(name.split(separator: ".").last!)
+            let expected: ParameterRole
+            if name.contains(".kernel.") && ["inv_dt", "A_real", "A_imag", "B"].contains(last) { expected = .ssm }
+            else if last == "bias" || name.contains("norm.") || last == "D" { expected = .noDecay }
+            else { expected = .weight }
+            XCTAssertEqual(p.role, expected, name)
+            counts[p.role, default: 0] += 1
         }
-        XCTAssertFalse(ClassifierTrainer.isSSMParameter("layers.1.layer.D"))
-        XCTAssertFalse(ClassifierTrainer.isSSMParameter("decoder.B"))
-        XCTAssertFalse(ClassifierTrainer.isSSMParameter("layers.1.layer.output_linear.0.weight"))
+        XCTAssertEqual(counts[.ssm], 2 * 2 * 4, "two layers, two axes, four SSM parameters")
+        XCTAssertGreaterThan(counts[.noDecay] ?? 0, 0)
+        let groups = ParameterGroup.byRole(model.namedParameters, learningRate: 0.01, ssmLearningRate: 0.001, weightDecay: 0.05)
+        XCTAssertEqual(groups.map { $0.parameters.count }, [counts[.weight]!, counts[.noDecay]!, counts[.ssm]!])
+        XCTAssertEqual(groups.map { $0.weightDecay }, [0.05, 0, 0])
+        XCTAssertEqual(groups.map { $0.learningRate }, [0.01, 0.01, 0.001])
     }
 }

@@ -9,6 +9,8 @@ public final class LayerNorm: Layer {
     public init(_ dim: Int, eps: Float = 1e-5, axis: Int = -1) {
         weight = Variable(Tensor(repeating: 1, shape: [dim]), requiresGrad: true, name: "weight")
         bias = Variable(Tensor.zeros([dim]), requiresGrad: true, name: "bias")
+        weight.role = .noDecay
+        bias.role = .noDecay
         self.eps = eps
         self.axis = axis
     }

@@ -17,6 +17,7 @@ public final class Linear: Layer {
         if bias {
             let b = (0..<outFeatures).map { _ in rng.uniform(-bound, bound) }
             self.bias = Variable(Tensor(shape: [outFeatures], data: b), requiresGrad: true, name: "bias")
+            self.bias!.role = .noDecay
         } else {
             self.bias = nil
         }

@@ -15,6 +15,8 @@ public final class TransposedLayerNorm: Layer {
         if scalar {
             m = Variable(Tensor.zeros([1]), requiresGrad: true, name: "m")
             s = Variable(Tensor.ones([1]), requiresGrad: true, name: "s")
+            m!.role = .noDecay
+            s!.role = .noDecay
             ln = nil
         } else {
             m = nil; s = nil

@@ -1,6 +1,20 @@
 // Softmax cross-entropy with integer labels, fused.
 import Foundation
 
+/// The softmax of one row, the package's single implementation (``Tensor/softmax()`` and the
+/// samplers use it): `dst[k] = exp(src[k] − m) / Σ exp(src − m)` with `m = max src`, sums in Double.
+/// Returns `log Σₖ exp(src[k])` (so `log p[k] = src[k] − returned`). `dst` may be `src`.
+@discardableResult
+public func softmaxRow(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count K: Int) -> Double {
+    var m = -Float.infinity
+    for k in 0..<K { m = Swift.max(m, src[k]) }
+    var s = 0.0
+    for k in 0..<K { let e = expf(src[k] - m); dst[k] = e; s += Double(e) }
+    let inv = Float(1 / s)
+    for k in 0..<K { dst[k] *= inv }
+    return Double(m) + Foundation.log(s)
+}
+
 extension Tensor {
     /// Softmax over the last axis, computed stably (max subtracted, sums in Double).
     public func softmax() -> Tensor {
@@ -8,15 +22,7 @@ extension Tensor {
         let K = shape[rank - 1], rows = K == 0 ? 0 : count / K
         var out = [Float](repeating: 0, count: count)
         data.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in
-            for r in 0..<rows {
-                let row = p.baseAddress! + r * K, dst = o.baseAddress! + r * K
-                var m = -Float.infinity
-                for k in 0..<K { m = Swift.max(m, row[k]) }
-                var s = 0.0
-                for k in 0..<K { let e = expf(row[k] - m); dst[k] = e; s += Double(e) }
-                let inv = Float(1 / s)
-                for k in 0..<K { dst[k] *= inv }
-            }
+            for r in 0..<rows { softmaxRow(p.baseAddress! + r * K, into: o.baseAddress! + r * K, count: K) }
         } }
         return Tensor(shape: shape, data: out)
     }

@@ -17,6 +17,30 @@ public struct ParameterGroup {
     }
 }
 
+/// How a parameter is optimised, marked by the layer that owns it (so trainers never parse key names).
+public enum ParameterRole: String, Sendable, Codable {
+    /// An ordinary weight: the base learning rate, with weight decay.
+    case weight
+    /// Biases, normalisation parameters and skip weights (`D`): the base learning rate, no decay.
+    case noDecay = "no_decay"
+    /// State-space parameters of a kernel (`inv_dt`, `A_real`, `A_imag`, `B` for S4D): their own,
+    /// usually smaller, learning rate and no decay, as the official S4 optimiser setup.
+    case ssm
+}
+
+extension ParameterGroup {
+    /// The three groups of the S4 recipe from the parameters' roles, in this order: weights
+    /// (`learningRate`, `weightDecay`), no-decay parameters (`learningRate`), SSM parameters
+    /// (`ssmLearningRate`, no decay). Empty groups are kept so optimiser layouts stay fixed.
+    public static func byRole(_ parameters: [(String, Variable)], learningRate: Float, ssmLearningRate: Float,
+                              weightDecay: Float) -> [ParameterGroup] {
+        let pick = { (r: ParameterRole) in parameters.filter { $0.1.role == r } }
+        return [ParameterGroup(pick(.weight), learningRate: learningRate, weightDecay: weightDecay),
+                ParameterGroup(pick(.noDecay), learningRate: learningRate, weightDecay: 0),
+                ParameterGroup(pick(.ssm), learningRate: ssmLearningRate, weightDecay: 0)]
+    }
+}
+
 /// Errors from restoring optimiser state.
 public enum OptimizerStateError: Error, Equatable, CustomStringConvertible {
     case missingKey(String)

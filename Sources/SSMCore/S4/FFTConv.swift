@@ -73,6 +73,7 @@ public final class FFTConv: Layer {
         self.maxKernelLength = maxKernelLength
         D = Variable(Tensor(shape: [channels, kernel.features], data: (0..<(channels * kernel.features)).map { _ in rng.normal() }),
                      requiresGrad: true, name: "D")
+        D.role = .noDecay
     }
 
     /// Output channels, `C·H`.

@@ -93,6 +93,7 @@ public final class S4DKernel: DiagonalSequenceKernel {
         for i in 0..<(s * n2) { bData[2 * i] = 1 }
         b = Variable(Tensor(shape: [1, s, n2, 2], data: bData), requiresGrad: true, name: "B")
         let scale = Float(0.5).squareRoot()
+        for p in [invDt, aReal, aImag, b] { p.role = .ssm }
         c = Variable(Tensor(shape: [config.channels, h, n2, 2], data: (0..<(config.channels * h * n2 * 2)).map { _ in scale * rng.normal() }),
                      requiresGrad: true, name: "C")
     }
