@@ -11,8 +11,7 @@ words=(zero one two three four five six seven eight nine)
 speeds=(130 160 190)       # espeak-ng -s, words per minute
 pitches=(30 50 70)         # espeak-ng -p, 0..99
 max_all=15000              # use every (voice, variant, speed, pitch) combination up to this many clips ...
-target_clips=10000         # ... otherwise a seeded subset of about this many (every speaker says every digit)
-trim=(silence 1 0.01 0.5% reverse silence 1 0.01 0.5% reverse)
+target_clips=10000         # ... otherwise a seeded subset of this many (each speaker says each digit while speakers <= 1000)
 
 usage() {
   cat <<'EOF'

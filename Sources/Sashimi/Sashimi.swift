@@ -83,19 +83,28 @@ public final class Sashimi: SequenceLayer {
     }
 
     /// Convolution mode: `x (B, H, L) → (B, H, L)`.
-    public func forward(_ input: Variable, rate: Float) -> Variable {
+    public func forward(_ input: Variable, rate: Float) -> Variable { forward(input, rate: rate, observe: nil) }
+
+    /// Convolution mode calling `observe(key, layer, input)` before each layer (`key` as in the
+    /// parameter names, e.g. `c_layers.3`), for per-layer diagnostics.
+    public func forward(_ input: Variable, rate: Float, observe: ((String, any SequenceLayer, Variable) -> Void)?) -> Variable {
         precondition(input.value.rank == 3 && input.shape[1] == dModel && input.shape[2] % lengthMultiple == 0,
                      "SaShiMi expects (B, \(dModel), L) with L a multiple of \(lengthMultiple), got \(input.shape)")
         var x = input
         var outputs = [x]
-        for layer in dLayers {
+        for (i, layer) in dLayers.enumerated() {
+            observe?("d_layers.\(i)", layer, x)
             x = layer.forward(x, rate: rate)
             outputs.append(x)
         }
-        for layer in cLayers { x = layer.forward(x, rate: rate) }
+        for (i, layer) in cLayers.enumerated() {
+            observe?("c_layers.\(i)", layer, x)
+            x = layer.forward(x, rate: rate)
+        }
         x = x + outputs.removeLast()
-        for block in uLayers {
+        for (k, block) in uLayers.enumerated() {
             for (j, layer) in block.enumerated() {
+                observe?("u_layers.\(k).\(j)", layer, x)
                 x = layer.forward(x, rate: rate)
                 if j == 0 {
                     x = x + outputs.removeLast()

@@ -8,12 +8,17 @@ import Foundation
 public enum DefaultModel {
     public static let relativePath = "models/fashion-mnist-s4nd.safetensors"
     public static let environmentVariable = "SSM_MODEL"
+    /// The shipped SaShiMi audio model (`ssm generate`, `ssm score`) and its variable.
+    public static let audioRelativePath = "models/spoken-digits-sashimi.safetensors"
+    public static let audioEnvironmentVariable = "SSM_AUDIO_MODEL"
 
     public enum LocateError: Error, CustomStringConvertible, Equatable {
         /// `$SSM_MODEL` names a file that does not exist.
         case environmentFileMissing(String)
         /// No default model above `searchedFrom`.
         case notFound(searchedFrom: String)
+        /// No default audio model above `searchedFrom`.
+        case audioNotFound(searchedFrom: String)
 
         public var description: String {
             switch self {
@@ -28,6 +33,15 @@ public enum DefaultModel {
                       ssm train-classifier --data data/train --out runs/fashion
                       ssm classify --model runs/fashion/model.safetensors IMAGE.png
                     or copy runs/fashion/model.safetensors to \(DefaultModel.relativePath) in the package.
+                    """
+            case .audioNotFound(let dir):
+                return """
+                    no model given and no default audio model found (looked for \(DefaultModel.audioRelativePath) in \(dir) \
+                    and the folders above it; $\(DefaultModel.audioEnvironmentVariable) is not set). Train one and pass it \
+                    with --model, e.g.:
+                      bash scripts/make-spoken-digits.sh data/digits
+                      ssm train-sashimi --data data/digits/train --val data/digits/val --out runs/digits
+                      ssm generate --model runs/digits/model.safetensors --seconds 1 --out x.wav
                     """
             }
         }
@@ -44,6 +58,19 @@ public enum DefaultModel {
     /// The default model file, or a ``LocateError`` telling how to get one.
     public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment,
                               executable: URL = executableURL) throws -> URL {
+        try locate(relativePath: relativePath, variable: environmentVariable, environment: environment, executable: executable)
+    }
+
+    /// The default SaShiMi audio model (`$SSM_AUDIO_MODEL`, else the shipped file).
+    public static func locateAudio(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                   executable: URL = executableURL) throws -> URL {
+        do {
+            return try locate(relativePath: audioRelativePath, variable: audioEnvironmentVariable, environment: environment, executable: executable)
+        } catch LocateError.notFound(let dir) { throw LocateError.audioNotFound(searchedFrom: dir) }
+    }
+
+    static func locate(relativePath: String, variable environmentVariable: String, environment: [String: String],
+                       executable: URL) throws -> URL {
         if let p = environment[environmentVariable], !p.isEmpty {
             guard FileManager.default.fileExists(atPath: p) else { throw LocateError.environmentFileMissing(p) }
             return URL(fileURLWithPath: p)

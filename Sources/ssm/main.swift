@@ -11,6 +11,10 @@ struct SSM: ParsableCommand {
             TrainClassifier.self,
             Evaluate.self,
             Classify.self,
+            TrainSashimi.self,
+            Generate.self,
+            Score.self,
+            CheckRecurrence.self,
         ])
 }
 

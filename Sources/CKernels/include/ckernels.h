@@ -2,6 +2,7 @@
 #define SSM_CKERNELS_H
 
 #include "ssm_math.h"
+#include "ckernels_step.h"
 
 // Element-wise kernels of the S4 models, compiled for AVX2/FMA with a portable fallback chosen at
 // load time. Each works on one contiguous run of `n` floats; callers parallelise over runs.

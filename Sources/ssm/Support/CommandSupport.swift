@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MediaIO
 import S4ND
+import Sashimi
 import Workflows
 
 extension ImageSize: ExpressibleByArgument {
@@ -88,4 +89,14 @@ func errorText(_ error: Error, file: String) -> String {
 extension JSONValue {
     static func ints(_ values: [Int]) -> JSONValue { .array(values.map { .int($0) }) }
     static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+}
+
+/// Loads the SaShiMi audio model at `path`, or the default audio model when `path` is nil.
+func loadAudioModel(_ path: String?) throws -> (SashimiAudioModel, String) {
+    let url: URL
+    if let path { url = URL(fileURLWithPath: path) } else { url = try DefaultModel.locateAudio() }
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { throw CommandError("\(url.path): no such model file") }
+    if isDir.boolValue { throw CommandError("\(url.path): is a folder, not a model file") }
+    return (try AudioCheckpoint.load(url).0, url.path)
 }

@@ -1,0 +1,73 @@
+import Foundation
+import Sashimi
+import SSMCore
+
+/// Reading and writing SaShiMi audio models as self-describing safetensors files.
+///
+/// A model file holds the weights under their parameter names and, in `__metadata__`:
+/// `format` = `ssm.sashimi-audio`, `config` = the ``AudioModelConfig`` as JSON. A training
+/// checkpoint adds the optimiser state under `optimizer.` keys and `step`, `rng`, `options`,
+/// `history` in the metadata; it loads as a model too.
+public enum AudioCheckpoint {
+    public static let format = "ssm.sashimi-audio"
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case notAnAudioModel(String, found: String?)
+        case badConfig(String, String)
+        case weights(String, String)
+
+        public var description: String {
+            switch self {
+            case let .notAnAudioModel(p, f):
+                return "\(p): not a SaShiMi audio model (metadata format is \(f.map { "'\($0)'" } ?? "missing"), expected '\(AudioCheckpoint.format)')"
+            case let .badConfig(p, why): return "\(p): invalid model configuration: \(why)"
+            case let .weights(p, why): return "\(p): \(why)"
+            }
+        }
+    }
+
+    public static func save(_ model: SashimiAudioModel, to url: URL, extraTensors: [String: Tensor] = [:],
+                            extraMetadata: [String: String] = [:]) throws {
+        var tensors = model.stateDict()
+        for (k, v) in extraTensors { tensors[k] = v }
+        var metadata = extraMetadata
+        metadata["format"] = format
+        metadata["config"] = try String(decoding: JSONEncoder.sorted.encode(model.config), as: UTF8.self)
+        try SafeTensors.write(tensors, metadata: metadata, to: url)
+    }
+
+    /// Loads a model (from a model file or a training checkpoint); weights must be finite.
+    public static func load(_ url: URL) throws -> (SashimiAudioModel, SafeTensorsFile) {
+        let file = try SafeTensors.read(url)
+        guard file.metadata["format"] == format else { throw LoadError.notAnAudioModel(url.path, found: file.metadata["format"]) }
+        let config: AudioModelConfig
+        do {
+            config = try JSONDecoder().decode(AudioModelConfig.self, from: Data((file.metadata["config"] ?? "").utf8))
+        } catch let e as DecodingError {
+            throw LoadError.badConfig(url.path, describe(e))
+        }
+        let problems = config.problems
+        guard problems.isEmpty else { throw LoadError.badConfig(url.path, problems.joined(separator: "; ")) }
+        var rng = SeededRNG(seed: 0)
+        let model = SashimiAudioModel(config, rng: &rng)
+        let weights = file.tensors.filter { !$0.key.hasPrefix(ClassifierCheckpoint.optimizerPrefix) }
+        do { try model.load(stateDict: weights) } catch { throw LoadError.weights(url.path, "\(error)") }
+        for (name, p) in model.namedParameters where p.value.data.contains(where: { !$0.isFinite }) {
+            throw LoadError.weights(url.path, "weight '\(name)' holds NaN or infinite values")
+        }
+        return (model, file)
+    }
+
+    /// A decoding error as one line naming the field.
+    static func describe(_ e: DecodingError) -> String {
+        func path(_ c: [CodingKey]) -> String { c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        switch e {
+        case let .keyNotFound(k, ctx): return "missing key \"\(path(ctx.codingPath + [k]))\""
+        case let .typeMismatch(t, ctx): return "\"\(path(ctx.codingPath))\" must be \(t == Int.self ? "an integer" : "of type \(t)")"
+        case let .valueNotFound(_, ctx): return "\"\(path(ctx.codingPath))\" must not be null"
+        case let .dataCorrupted(ctx):
+            return ctx.codingPath.isEmpty ? "the configuration is not valid JSON" : "\"\(path(ctx.codingPath))\": \(ctx.debugDescription)"
+        @unknown default: return "\(e)"
+        }
+    }
+}
