@@ -59,17 +59,16 @@ public enum AudioGeneration {
             var seqs = members.map { jobs[$0].classes }
             let promptLengths = members.map { jobs[$0].classes.count }
             var logp = [Double](repeating: 0, count: b), entropy = [Double](repeating: 0, count: b)
-            var input = [Int](repeating: model.config.quantization.zero, count: b)
+            var input = [Int](repeating: model.config.quantization.zero, count: b)   // silence first, as in training
             var chunk: [Float] = []
-            for (j, p) in promptLengths.enumerated() where p > 0 { input[j] = seqs[j][0] }
             for s in 0..<seqs.count { seqs[s].reserveCapacity(promptLengths[s] + samples) }
-            // Step t feeds sample t−1 (silence first); sequence j is done after promptLength + samples outputs.
+            // Step t feeds sample t−1 (silence at t = 0) and gives the distribution of sample t: the
+            // prompt's samples are fed as they are (teacher forcing), the others drawn.
             for t in 0..<totalSteps {
                 let logits = input.withUnsafeBufferPointer { stepper.step($0) }
                 for j in 0..<b where seqs[j].count < promptLengths[j] + samples {
-                    let next = t + 1
-                    if next < promptLengths[j] {
-                        input[j] = seqs[j][next]                         // still inside the prompt
+                    if t < promptLengths[j] {
+                        input[j] = seqs[j][t]
                         continue
                     }
                     let d = sampler.draw(logits + j * model.classes, rng: &rngs[j])
