@@ -59,7 +59,7 @@ let package = Package(
         // Throughput benchmarks (JSON on stdout)
         .executableTarget(
             name: "ssm-bench",
-            dependencies: ["MediaIO", "SSMCore", "S4ND", "Sashimi"],
+            dependencies: ["MediaIO", "SSMCore", "S4ND", "Sashimi", "Workflows"],
             path: "Benchmarks/ssm-bench",
             swiftSettings: optimise),
 

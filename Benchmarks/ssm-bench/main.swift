@@ -10,6 +10,7 @@ let suites: [String: () throws -> Void] = [
     "s4nd": s4ndSuite,
     "s4nd-train": s4ndTrainSuite,
     "s4nd-infer": s4ndInferSuite,
+    "sashimi": sashimiSuite,
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

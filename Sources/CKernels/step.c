@@ -8,25 +8,46 @@
 #define SSM_CLONES
 #endif
 
+// Weights packed in blocks of SSM_AFFINE_BLOCK outputs: packed[(ob·in + i)·BLOCK + l] = W[ob·BLOCK + l, i]
+// (zero past `out`), so each block's weights stream once, in order, into BLOCK accumulators.
+void ssm_step_affine_pack(const float *restrict w, long in, long out, float *restrict packed) {
+    long blocks = (out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
+    for (long ob = 0; ob < blocks; ob++)
+        for (long i = 0; i < in; i++)
+            for (long l = 0; l < SSM_AFFINE_BLOCK; l++) {
+                long o = ob * SSM_AFFINE_BLOCK + l;
+                packed[(ob * in + i) * SSM_AFFINE_BLOCK + l] = o < out ? w[o * in + i] : 0;
+            }
+}
+
 SSM_CLONES
-void ssm_step_affine(const float *restrict x, long batch, long in, const float *restrict wt,
+void ssm_step_affine(const float *restrict x, long batch, long in, const float *restrict packed,
                      const float *restrict bias, long out, float *restrict y, int accumulate) {
-    for (long b = 0; b < batch; b++) {
-        float *restrict yb = y + b * out;
-        if (!accumulate) {
-            if (bias) for (long o = 0; o < out; o++) yb[o] = bias[o];
-            else for (long o = 0; o < out; o++) yb[o] = 0;
-        } else if (bias) {
-            for (long o = 0; o < out; o++) yb[o] += bias[o];
-        }
-    }
-    // Row i of Wᵀ is used by every batch row while it is in L1.
-    for (long i = 0; i < in; i++) {
-        const float *restrict w = wt + i * out;
-        for (long b = 0; b < batch; b++) {
-            const float xi = x[b * in + i];
-            float *restrict yb = y + b * out;
-            for (long o = 0; o < out; o++) yb[o] += xi * w[o];
+    enum { K = SSM_AFFINE_BLOCK };
+    long blocks = (out + K - 1) / K;
+    for (long ob = 0; ob < blocks; ob++) {
+        const float *restrict p = packed + ob * in * K;
+        long o0 = ob * K, n = out - o0 < K ? out - o0 : K;
+        // Every row alike (the same sums in the same order whatever the batch), even and odd
+        // inputs in separate accumulators (two independent FMA chains per lane).
+        long b = 0;
+        for (; b < batch; b++) {
+            float a0[K], a1[K];
+            for (long l = 0; l < K; l++) { a0[l] = 0; a1[l] = 0; }
+            const float *restrict x0 = x + b * in;
+            long i = 0;
+            for (; i + 2 <= in; i += 2) {
+                const float u = x0[i], v = x0[i + 1];
+                const float *restrict w = p + i * K;
+                for (long l = 0; l < K; l++) { a0[l] += u * w[l]; a1[l] += v * w[K + l]; }
+            }
+            for (; i < in; i++) {
+                const float u = x0[i];
+                const float *restrict w = p + i * K;
+                for (long l = 0; l < K; l++) a0[l] += u * w[l];
+            }
+            float *restrict y0 = y + b * out + o0;
+            for (long l = 0; l < n; l++) y0[l] = (accumulate ? y0[l] : 0) + (bias ? bias[o0 + l] : 0) + a0[l] + a1[l];
         }
     }
 }
@@ -38,28 +59,27 @@ void ssm_step_diagonal(const float *restrict u, long batch, long h, long n, long
                        const float *restrict cr, const float *restrict ci,
                        float *restrict sr, float *restrict si, float *restrict y) {
     for (long b = 0; b < batch; b++) {
-        for (long hi = 0; hi < h; hi++) {
-            const float x = u[b * h + hi];
-            float *restrict pr = sr + (b * h + hi) * n, *restrict pi = si + (b * h + hi) * n;
-            const float *restrict a_r = ar + hi * n, *restrict a_i = ai + hi * n;
-            const float *restrict b_r = br + hi * n, *restrict b_i = bi + hi * n;
-            for (long k = 0; k < n; k++) {
-                const float r = pr[k], m = pi[k];
-                pr[k] = a_r[k] * r - a_i[k] * m + b_r[k] * x;
-                pi[k] = a_r[k] * m + a_i[k] * r + b_i[k] * x;
+        const float *restrict x = u + b * h;
+        float *restrict yb = y + b * c * h;
+        for (long j = 0; j < c * h; j++) yb[j] = 0;
+        float *restrict pr = sr + b * n * h, *restrict pi = si + b * n * h;
+        // Mode by mode, all features at once: the feature loop vectorises with no reductions.
+        for (long k = 0; k < n; k++) {
+            const float *restrict a_r = ar + k * h, *restrict a_i = ai + k * h;
+            const float *restrict b_r = br + k * h, *restrict b_i = bi + k * h;
+            float *restrict s_r = pr + k * h, *restrict s_i = pi + k * h;
+            for (long j = 0; j < h; j++) {
+                const float r = s_r[j], m = s_i[j];
+                s_r[j] = a_r[j] * r - a_i[j] * m + b_r[j] * x[j];
+                s_i[j] = a_r[j] * m + a_i[j] * r + b_i[j] * x[j];
             }
             for (long co = 0; co < c; co++) {
-                const float *restrict c_r = cr + (co * h + hi) * n, *restrict c_i = ci + (co * h + hi) * n;
-                float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                long k = 0;
-                for (; k + 8 <= n; k += 8)
-                    for (int l = 0; l < 8; l++) acc[l] += c_r[k + l] * pr[k + l] - c_i[k + l] * pi[k + l];
-                float s = 0;
-                for (; k < n; k++) s += c_r[k] * pr[k] - c_i[k] * pi[k];
-                for (int l = 0; l < 8; l++) s += acc[l];
-                y[(b * c + co) * h + hi] = 2 * s;
+                const float *restrict c_r = cr + (co * n + k) * h, *restrict c_i = ci + (co * n + k) * h;
+                float *restrict yc = yb + co * h;
+                for (long j = 0; j < h; j++) yc[j] += c_r[j] * s_r[j] - c_i[j] * s_i[j];
             }
         }
+        for (long j = 0; j < c * h; j++) yb[j] *= 2;
     }
 }
 

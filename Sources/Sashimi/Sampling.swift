@@ -33,8 +33,10 @@ public final class ClassSampler {
     public func draw(_ logits: UnsafePointer<Float>, rng: inout SeededRNG) -> (token: Int, logProbability: Double, entropy: Double) {
         let k = classes, p = probs.pointer
         let lse = softmaxRow(logits, into: p, count: k)
-        var entropy = 0.0
-        for i in 0..<k where p[i] > 0 { entropy -= Double(p[i]) * Foundation.log(Double(p[i])) }
+        // H = −Σ p log p = lse − Σ p z, since log p = z − lse (no logarithm per class).
+        var expected = 0.0
+        for i in 0..<k { expected += Double(p[i]) * Double(logits[i]) }
+        let entropy = Swift.max(0, lse - expected)
         let token: Int
         if options.temperature == 0 {
             var best = 0

@@ -5,15 +5,22 @@
 // over (batch, features) buffers, compiled for AVX2/FMA with a portable fallback chosen at load time.
 // At batch 1 these are matrix–vector products, where a library GEMM's per-call overhead dominates.
 
-// y[b, o] = bias[o] + Σ_i x[b, i]·wt[i, o] for b < batch, o < out. `wt` is the transposed weight
-// (in, out), row-major; `bias` may be NULL (then 0). When `accumulate` is non-zero, y is added to.
-void ssm_step_affine(const float *x, long batch, long in, const float *wt, const float *bias, long out,
+// Outputs per block of the packed affine weights.
+#define SSM_AFFINE_BLOCK 32
+
+// Packs a weight W (out, in), row-major, for ssm_step_affine: ceil(out / 32)·in·32 floats.
+void ssm_step_affine_pack(const float *w, long in, long out, float *packed);
+
+// y[b, o] = bias[o] + Σ_i x[b, i]·W[o, i] for b < batch, o < out, with W packed by
+// ssm_step_affine_pack; `bias` may be NULL (then 0). When `accumulate` is non-zero, y is added to.
+void ssm_step_affine(const float *x, long batch, long in, const float *packed, const float *bias, long out,
                      float *y, int accumulate);
 
-// One step of H independent diagonal complex SSMs with N/2 = n modes and c outputs each, planar:
-//   s[b, h, k] ← dA[h, k]·s[b, h, k] + dB[h, k]·u[b, h]          (complex; s = sr + i·si)
-//   y[b, ci, h] = 2·Re Σ_k dC[ci, h, k]·s[b, h, k]
-// Shapes: u (batch, h); ar, ai, br, bi (h, n); cr, ci (c, h, n); sr, si (batch, h, n); y (batch, c, h).
+// One step of H independent diagonal complex SSMs with n = N/2 modes and c outputs each, planar
+// and mode-major (features contiguous):
+//   s[b, k, h] ← dA[k, h]·s[b, k, h] + dB[k, h]·u[b, h]          (complex; s = sr + i·si)
+//   y[b, ci, h] = 2·Re Σ_k dC[ci, k, h]·s[b, k, h]
+// Shapes: u (batch, h); ar, ai, br, bi (n, h); cr, ci (c, n, h); sr, si (batch, n, h); y (batch, c, h).
 void ssm_step_diagonal(const float *u, long batch, long h, long n, long c,
                        const float *ar, const float *ai, const float *br, const float *bi,
                        const float *cr, const float *ci, float *sr, float *si, float *y);

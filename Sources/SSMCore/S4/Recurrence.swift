@@ -6,21 +6,27 @@ import CKernels
 ///     y_t[b, c, h]     = 2 · Re Σ_n dC[c, h, n] · state_t[b, h, n]
 ///
 /// Shapes: `dA`, `dB` `(H, N, 2)`, `dC` `(C, H, N, 2)` (complex interleaved, as the kernel op returns
-/// them). The state is planar, `(2, B, H, N)`: all real parts, then all imaginary parts, so the step
-/// (``ssm_step_diagonal``) runs over contiguous modes.
+/// them). The state is planar and mode-major, `(2, B, N, H)`: all real parts, then all imaginary
+/// parts, features contiguous, so the step (``ssm_step_diagonal``) vectorises over the features.
 /// Its impulse response is the S4D kernel `K[c, h, l] = 2·Re Σ_n dC·dA^l·dB` (see ``s4dKernel``).
 public struct DiagonalSystem: KernelRecurrence, Sendable {
     public let dA: Tensor, dB: Tensor, dC: Tensor
-    /// Planar copies for the step: real and imaginary planes of dA, dB `(H, N)` and dC `(C, H, N)`.
+    /// Planar copies for the step: real and imaginary planes of dA, dB `(N, H)` and dC `(C, N, H)`.
     let ar: [Float], ai: [Float], br: [Float], bi: [Float], cr: [Float], ci: [Float]
 
     public init(dA: Tensor, dB: Tensor, dC: Tensor) {
         precondition(dA.rank == 3 && dA.shape[2] == 2 && dB.shape == dA.shape, "dA, dB must be (H, N, 2)")
         precondition(dC.rank == 4 && Array(dC.shape.dropFirst()) == dA.shape, "dC must be (C, H, N, 2)")
         self.dA = dA; self.dB = dB; self.dC = dC
+        // (…, H, N, 2) interleaved → real and imaginary planes (…, N, H), modes outer.
         func planes(_ t: Tensor) -> ([Float], [Float]) {
-            let n = t.count / 2
-            return ((0..<n).map { t.data[2 * $0] }, (0..<n).map { t.data[2 * $0 + 1] })
+            let h = t.shape[t.rank - 3], n = t.shape[t.rank - 2], outer = t.count / (2 * h * n)
+            var re = [Float](repeating: 0, count: t.count / 2), im = re
+            for o in 0..<outer { for hi in 0..<h { for k in 0..<n {
+                let src = ((o * h + hi) * n + k) * 2, dst = (o * n + k) * h + hi
+                re[dst] = t.data[src]; im[dst] = t.data[src + 1]
+            }}}
+            return (re, im)
         }
         (ar, ai) = planes(dA); (br, bi) = planes(dB); (cr, ci) = planes(dC)
     }

@@ -103,11 +103,12 @@ public final class StepBuffer {
     public func zero() { pointer.update(repeating: 0, count: count) }
 }
 
-/// A position-wise affine map prepared for step mode: `y = x Wᵀ + b` with `Wᵀ` stored `(in, out)`
-/// so the row-batched product streams the weights once (``ssm_step_affine``).
+/// A position-wise affine map prepared for step mode: `y = x Wᵀ + b` with `W` packed in blocks of
+/// 32 outputs (``ssm_step_affine_pack``) so that each step streams the weights once, in order, into
+/// register accumulators (at batch 1 a library GEMM's call overhead would dominate).
 public struct StepAffine {
     public let inFeatures: Int, outFeatures: Int
-    let transposedWeight: StepBuffer
+    let packed: StepBuffer
     let bias: StepBuffer?
 
     /// From a weight `(out, in)` (or `(out, in, 1)`, a 1×1 convolution) and an optional bias `(out)`.
@@ -115,15 +116,16 @@ public struct StepAffine {
         precondition(weight.rank == 2 || (weight.rank == 3 && weight.shape[2] == 1), "affine weight must be (out, in) or (out, in, 1), got \(weight.shape)")
         let (o, i) = (weight.shape[0], weight.shape[1])
         inFeatures = i; outFeatures = o
-        let wt = StepBuffer(i * o)
-        for r in 0..<o { for c in 0..<i { wt.pointer[c * o + r] = weight.data[r * i + c] } }
-        transposedWeight = wt
+        let block = Int(SSM_AFFINE_BLOCK)
+        let p = StepBuffer((o + block - 1) / block * block * i)
+        weight.data.withUnsafeBufferPointer { ssm_step_affine_pack($0.baseAddress!, i, o, p.pointer) }
+        packed = p
         if let bias { precondition(bias.shape == [o], "affine bias must be [\(o)], got \(bias.shape)") }
         self.bias = bias.map { StepBuffer(copying: $0.data) }
     }
 
     /// `y (B, out) = x (B, in) Wᵀ + b`, or `y += …` when `accumulate`.
     public func apply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        ssm_step_affine(x, batch, inFeatures, transposedWeight.pointer, bias?.pointer, outFeatures, y, accumulate ? 1 : 0)
+        ssm_step_affine(x, batch, inFeatures, packed.pointer, bias?.pointer, outFeatures, y, accumulate ? 1 : 0)
     }
 }
