@@ -42,7 +42,7 @@ let package = Package(
 
         // Models
         .target(name: "S4ND", dependencies: ["SSMCore", "CNumerics", "CKernels"], exclude: ["README.md"], swiftSettings: optimise),
-        .target(name: "Sashimi", dependencies: ["SSMCore", "CKernels"], swiftSettings: optimise),
+        .target(name: "Sashimi", dependencies: ["SSMCore", "CKernels"], exclude: ["README.md"], swiftSettings: optimise),
 
         // Datasets, training, evaluation and inference over files (MediaIO + models)
         .target(name: "Workflows", dependencies: ["MediaIO", "SSMCore", "S4ND", "Sashimi"], exclude: ["README.md"], swiftSettings: optimise),

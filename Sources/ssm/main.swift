@@ -15,6 +15,7 @@ struct SSM: ParsableCommand {
             Generate.self,
             Score.self,
             CheckRecurrence.self,
+            SpectrogramCommand.self,
         ])
 }
 

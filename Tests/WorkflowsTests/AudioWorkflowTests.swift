@@ -166,3 +166,19 @@ final class AudioWorkflowTests: XCTestCase {
         XCTAssertLessThan(bi.bitsPerSample([clip], quantizer: q), 0.5)
     }
 }
+
+final class SpectrogramTests: XCTestCase {
+    /// A 1 kHz sine at 8 kHz with a 256-sample window peaks at bin 1000/8000·256 = 32.
+    func testSinePeaksAtItsBin() {
+        let x = (0..<4000).map { Float(sin(2 * Double.pi * 1000 * Double($0) / 8000)) }
+        let s = Spectrogram(samples: x, window: 256, hop: 64)
+        XCTAssertEqual(s.bins, 129)
+        XCTAssertEqual(s.frames, (4000 - 256 + 63) / 64 + 1)
+        for t in [0, 10, 50] { XCTAssertEqual(s.peakBin(frame: t), 32) }
+        let img = s.image()
+        XCTAssertEqual(img.shape, [3, 129, s.frames])
+        // The peak row (bin 32 → row 129 − 1 − 32) is the brightest.
+        let row = 128 - 32
+        XCTAssertGreaterThan(img[0, row, 10] + img[1, row, 10], img[0, 10, 10] + img[1, 10, 10])
+    }
+}
