@@ -28,12 +28,7 @@ public enum AudioCheckpoint {
 
     public static func save(_ model: SashimiAudioModel, to url: URL, extraTensors: [String: Tensor] = [:],
                             extraMetadata: [String: String] = [:]) throws {
-        var tensors = model.stateDict()
-        for (k, v) in extraTensors { tensors[k] = v }
-        var metadata = extraMetadata
-        metadata["format"] = format
-        metadata["config"] = try String(decoding: JSONEncoder.sorted.encode(model.config), as: UTF8.self)
-        try SafeTensors.write(tensors, metadata: metadata, to: url)
+        try ModelFile.save(model, format: format, config: model.config, to: url, extraTensors: extraTensors, extraMetadata: extraMetadata)
     }
 
     /// Loads a model (from a model file or a training checkpoint); weights must be finite.
@@ -50,8 +45,7 @@ public enum AudioCheckpoint {
         guard problems.isEmpty else { throw LoadError.badConfig(url.path, problems.joined(separator: "; ")) }
         var rng = SeededRNG(seed: 0)
         let model = SashimiAudioModel(config, rng: &rng)
-        let weights = file.tensors.filter { !$0.key.hasPrefix(ClassifierCheckpoint.optimizerPrefix) }
-        do { try model.load(stateDict: weights) } catch { throw LoadError.weights(url.path, "\(error)") }
+        do { try model.load(stateDict: ModelFile.weights(file)) } catch { throw LoadError.weights(url.path, "\(error)") }
         for (name, p) in model.namedParameters where p.value.data.contains(where: { !$0.isFinite }) {
             throw LoadError.weights(url.path, "weight '\(name)' holds NaN or infinite values")
         }

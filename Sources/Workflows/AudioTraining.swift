@@ -125,27 +125,20 @@ public final class AudioTrainer {
 
     /// Restores optimiser state, RNG, step and history from a training checkpoint.
     public func resume(from file: SafeTensorsFile, path: String) throws {
-        let prefix = ClassifierCheckpoint.optimizerPrefix
-        var stripped: [String: Tensor] = [:]
-        for (k, v) in file.tensors where k.hasPrefix(prefix) { stripped[String(k.dropFirst(prefix.count))] = v }
-        do { try optimizer.load(stateDict: stripped) } catch {
+        do { try ModelFile.restoreOptimizer(optimizer, from: file) } catch {
             throw AudioCheckpoint.LoadError.weights(path, "cannot resume: \(error)")
         }
-        guard let s = file.metadata["step"].flatMap(Int.init),
-              let r = file.metadata["rng"]?.split(separator: ",").compactMap({ UInt64($0) }), r.count == 4 else {
+        guard let s = file.metadata["step"].flatMap(Int.init), let r = ModelFile.decodeRNG(file.metadata["rng"]) else {
             throw AudioCheckpoint.LoadError.weights(path, "cannot resume: not a training checkpoint (no step/rng metadata)")
         }
         step = s
-        rng = SeededRNG(state: (r[0], r[1], r[2], r[3]))
+        rng = r
         if let h = file.metadata["history"] { history = (try? JSONDecoder().decode([AudioEvaluationRecord].self, from: Data(h.utf8))) ?? [] }
     }
 
     public func saveCheckpoint(to url: URL) throws {
-        var extra: [String: Tensor] = [:]
-        for (k, v) in optimizer.stateDict() { extra[ClassifierCheckpoint.optimizerPrefix + k] = v }
-        let s = rng.state
-        try AudioCheckpoint.save(model, to: url, extraTensors: extra, extraMetadata: [
-            "step": String(step), "rng": "\(s.0),\(s.1),\(s.2),\(s.3)",
+        try AudioCheckpoint.save(model, to: url, extraTensors: ModelFile.optimizerTensors(optimizer), extraMetadata: [
+            "step": String(step), "rng": ModelFile.encode(rng),
             "options": String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self),
             "history": String(decoding: try JSONEncoder.sorted.encode(history), as: UTF8.self),
         ])

@@ -10,7 +10,6 @@ import SSMCore
 /// training position (`epoch`, `step`, `rng`, `options`, `history`) in the metadata; it loads as a model too.
 public enum ClassifierCheckpoint {
     public static let format = "ssm.image-classifier"
-    static let optimizerPrefix = "optimizer."
 
     public enum LoadError: Error, CustomStringConvertible {
         case notAClassifier(String, found: String?)
@@ -30,12 +29,7 @@ public enum ClassifierCheckpoint {
     /// Writes `model` (and, for a training checkpoint, `extraTensors` and `extraMetadata`) atomically.
     public static func save(_ model: ImageClassifier, to url: URL, extraTensors: [String: Tensor] = [:],
                             extraMetadata: [String: String] = [:]) throws {
-        var tensors = model.stateDict()
-        for (k, v) in extraTensors { tensors[k] = v }
-        var metadata = extraMetadata
-        metadata["format"] = format
-        metadata["config"] = try String(decoding: JSONEncoder.sorted.encode(model.config), as: UTF8.self)
-        try SafeTensors.write(tensors, metadata: metadata, to: url)
+        try ModelFile.save(model, format: format, config: model.config, to: url, extraTensors: extraTensors, extraMetadata: extraMetadata)
     }
 
     /// Loads a model (from a model file or a training checkpoint).
@@ -59,8 +53,7 @@ public enum ClassifierCheckpoint {
         }
         var rng = SeededRNG(seed: 0)
         let model = ImageClassifier(config, rng: &rng)
-        let weights = file.tensors.filter { !$0.key.hasPrefix(optimizerPrefix) }
-        do { try model.load(stateDict: weights) } catch { throw LoadError.weights(url.path, "\(error)") }
+        do { try model.load(stateDict: ModelFile.weights(file)) } catch { throw LoadError.weights(url.path, "\(error)") }
         return (model, file)
     }
 }

@@ -71,28 +71,22 @@ public final class ClassifierTrainer {
 
     /// Restores optimiser state, RNG, epoch, step and history from a training checkpoint.
     public func resume(from file: SafeTensorsFile, path: String) throws {
-        let opt = file.tensors.filter { $0.key.hasPrefix(ClassifierCheckpoint.optimizerPrefix) }
-        var stripped: [String: Tensor] = [:]
-        for (k, v) in opt { stripped[String(k.dropFirst(ClassifierCheckpoint.optimizerPrefix.count))] = v }
-        do { try optimizer.load(stateDict: stripped) } catch {
+        do { try ModelFile.restoreOptimizer(optimizer, from: file) } catch {
             throw ClassifierCheckpoint.LoadError.weights(path, "cannot resume: \(error)")
         }
         guard let e = file.metadata["epoch"].flatMap(Int.init), let s = file.metadata["step"].flatMap(Int.init),
-              let r = file.metadata["rng"]?.split(separator: ",").compactMap({ UInt64($0) }), r.count == 4 else {
+              let r = ModelFile.decodeRNG(file.metadata["rng"]) else {
             throw ClassifierCheckpoint.LoadError.weights(path, "cannot resume: not a training checkpoint (no epoch/step/rng metadata)")
         }
         epoch = e; step = s
-        rng = SeededRNG(state: (r[0], r[1], r[2], r[3]))
+        rng = r
         if let h = file.metadata["history"] { history = (try? JSONDecoder().decode([EpochMetrics].self, from: Data(h.utf8))) ?? [] }
     }
 
     /// Writes model + optimiser + position atomically.
     public func saveCheckpoint(to url: URL) throws {
-        var extra: [String: Tensor] = [:]
-        for (k, v) in optimizer.stateDict() { extra[ClassifierCheckpoint.optimizerPrefix + k] = v }
-        let s = rng.state
-        try ClassifierCheckpoint.save(model, to: url, extraTensors: extra, extraMetadata: [
-            "epoch": String(epoch), "step": String(step), "rng": "\(s.0),\(s.1),\(s.2),\(s.3)",
+        try ClassifierCheckpoint.save(model, to: url, extraTensors: ModelFile.optimizerTensors(optimizer), extraMetadata: [
+            "epoch": String(epoch), "step": String(step), "rng": ModelFile.encode(rng),
             "options": String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self),
             "history": String(decoding: try JSONEncoder.sorted.encode(history), as: UTF8.self),
         ])

@@ -141,7 +141,7 @@ struct TrainSashimi: ParsableCommand {
 
     /// Command-line options that differ from a checkpoint's (for --resume).
     func conflicts(_ c: AudioModelConfig, _ o: AudioTrainingOptions) -> [String] {
-        let fresh = freshConfig(), given = freshOptions(), defaults = AudioTrainingOptions()
+        let fresh = freshConfig(), given = freshOptions()
         var out: [String] = []
         func check<T: Equatable>(_ flag: Bool, _ a: T, _ b: T, _ name: String) { if flag && a != b { out.append("\(name) \(a) (checkpoint: \(b))") } }
         check(dModel != nil, fresh.backbone.dModel, c.backbone.dModel, "--d-model")
@@ -161,7 +161,6 @@ struct TrainSashimi: ParsableCommand {
         check(weightDecay != nil, given.weightDecay, o.weightDecay, "--weight-decay")
         check(warmup != nil, given.warmupSteps, o.warmupSteps, "--warmup")
         check(seed != nil, given.seed, o.seed, "--seed")
-        _ = defaults
         return out
     }
 
