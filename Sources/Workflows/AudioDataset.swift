@@ -109,19 +109,37 @@ public struct AudioDataset: Sendable {
     /// chosen uniformly; a longer clip gives a random window of it, a shorter one is placed at a
     /// random offset in silence (the official SC09 set pads its clips the same way).
     public func randomWindows(batch: Int, length: Int, rng: inout SeededRNG) -> [Int] {
-        var out = [Int](repeating: quantizer.zero, count: batch * length)
-        for b in 0..<batch {
-            let c = clips[Int(rng.next() % UInt64(clips.count))].classes
-            if c.count >= length {
-                let start = Int(rng.next() % UInt64(c.count - length + 1))
-                for t in 0..<length { out[b * length + t] = Int(c[start + t]) }
-            } else {
-                let offset = Int(rng.next() % UInt64(length - c.count + 1))
-                for t in 0..<c.count { out[b * length + offset + t] = Int(c[t]) }
-            }
+        var out: [Int] = []
+        out.reserveCapacity(batch * length)
+        for _ in 0..<batch { out += randomWindow(of: Int(rng.next() % UInt64(clips.count)), length: length, rng: &rng) }
+        return out
+    }
+
+    /// One random window of clip `index` (see ``randomWindows(batch:length:rng:)``).
+    public func randomWindow(of index: Int, length: Int, rng: inout SeededRNG) -> [Int] {
+        var out = [Int](repeating: quantizer.zero, count: length)
+        let c = clips[index].classes
+        if c.count >= length {
+            let start = Int(rng.next() % UInt64(c.count - length + 1))
+            for t in 0..<length { out[t] = Int(c[start + t]) }
+        } else {
+            let offset = Int(rng.next() % UInt64(length - c.count + 1))
+            for t in 0..<c.count { out[offset + t] = Int(c[t]) }
         }
         return out
     }
+
+    /// Clip `index` cut or padded with silence to `length`, from its start (centred when shorter).
+    public func centredWindow(of index: Int, length: Int) -> [Int] {
+        var out = [Int](repeating: quantizer.zero, count: length)
+        let c = clips[index].classes
+        let offset = max(0, (length - c.count) / 2)
+        for t in 0..<min(length, c.count) { out[offset + t] = Int(c[t]) }
+        return out
+    }
+
+    /// The parent folder of each clip's file: the class of `root/<class>/<file>`.
+    public var folderLabels: [String] { clips.map { URL(fileURLWithPath: $0.file).deletingLastPathComponent().lastPathComponent } }
 
     /// Every clip cut into consecutive windows of `length` from its start, the last one padded with
     /// silence: `(window classes, number of real samples)` — for evaluation, which counts real samples only.

@@ -14,7 +14,7 @@ public enum DefaultModel {
 
     public enum LocateError: Error, CustomStringConvertible, Equatable {
         /// `$SSM_MODEL` names a file that does not exist.
-        case environmentFileMissing(String)
+        case environmentFileMissing(String, variable: String = DefaultModel.environmentVariable)
         /// No default model above `searchedFrom`.
         case notFound(searchedFrom: String)
         /// No default audio model above `searchedFrom`.
@@ -22,8 +22,8 @@ public enum DefaultModel {
 
         public var description: String {
             switch self {
-            case .environmentFileMissing(let p):
-                return "\(p): no such model file (named by $\(DefaultModel.environmentVariable))"
+            case let .environmentFileMissing(p, variable):
+                return "\(p): no such model file (named by $\(variable))"
             case .notFound(let dir):
                 return """
                     no model given and no default model found (looked for \(DefaultModel.relativePath) in \(dir) \
@@ -72,7 +72,7 @@ public enum DefaultModel {
     static func locate(relativePath: String, variable environmentVariable: String, environment: [String: String],
                        executable: URL) throws -> URL {
         if let p = environment[environmentVariable], !p.isEmpty {
-            guard FileManager.default.fileExists(atPath: p) else { throw LocateError.environmentFileMissing(p) }
+            guard FileManager.default.fileExists(atPath: p) else { throw LocateError.environmentFileMissing(p, variable: environmentVariable) }
             return URL(fileURLWithPath: p)
         }
         let start = executable.deletingLastPathComponent()

@@ -16,6 +16,8 @@ struct SSM: ParsableCommand {
             Score.self,
             CheckRecurrence.self,
             SpectrogramCommand.self,
+            TrainAudioClassifier.self,
+            AudioMetrics.self,
         ])
 }
 

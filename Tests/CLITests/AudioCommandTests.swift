@@ -128,7 +128,7 @@ final class AudioCommandTests: XCTestCase {
         }
         r = try SSMTool.run(["generate", "--out", out], environment: ["SSM_AUDIO_MODEL": "/nonexistent.safetensors"])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.err.contains("SSM_AUDIO_MODEL") || r.err.contains("no such model file"), r.err)
+        XCTAssertTrue(r.err.contains("/nonexistent.safetensors: no such model file (named by $SSM_AUDIO_MODEL)"), r.err)
     }
 
     func testScoreReportsEachFileAndBadOnes() throws {
@@ -159,5 +159,22 @@ final class AudioCommandTests: XCTestCase {
         let logits = try XCTUnwrap(lines.first { $0["layer"] as? String == "logits" })
         XCTAssertLessThan(logits["max_abs_diff"] as! Double, 1e-3)
         XCTAssertEqual(logits["argmax_agreement"] as? Double ?? 0, 1, accuracy: 0.01)
+    }
+
+    func testSpectrogramWritesAPNGAndRejectsBadAudio() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let png = dir.appendingPathComponent("s.png").path
+        var r = try SSMTool.run(["spectrogram", "samples/audio/speech-hello-22k.wav", "--out", png, "--rate", "8000"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let line = try XCTUnwrap(SSMTool.objects(r.out).first)
+        XCTAssertEqual(line["height"] as? Int, 129)
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: png)).prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        let broken = dir.appendingPathComponent("b.wav").path
+        try Data("RIFF....WAVE".utf8).write(to: URL(fileURLWithPath: broken))
+        let out = dir.appendingPathComponent("b.png").path
+        r = try SSMTool.run(["spectrogram", broken, "--out", out])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("b.wav"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }

@@ -182,3 +182,46 @@ final class SpectrogramTests: XCTestCase {
         XCTAssertGreaterThan(img[0, row, 10] + img[1, row, 10], img[0, 10, 10] + img[1, 10, 10])
     }
 }
+
+final class AudioClassifierTests: XCTestCase {
+    func testInceptionScoresOfKnownDistributions() {
+        // Confident and spread evenly over 4 classes: IS = 4; mIS = exp(mean KL over pairs) is large.
+        let confident = (0..<40).map { i in (0..<4).map { $0 == i % 4 ? 1.0 : 0.0 } }
+        let (isConfident, misConfident) = AudioClassification.inceptionScores(confident)
+        XCTAssertEqual(isConfident, 4, accuracy: 1e-6)
+        XCTAssertGreaterThan(misConfident, 100)
+        // All the same distribution: both scores are 1.
+        let same = [[Double]](repeating: [0.25, 0.25, 0.5, 0], count: 10)
+        let (isSame, misSame) = AudioClassification.inceptionScores(same)
+        XCTAssertEqual(isSame, 1, accuracy: 1e-9)
+        XCTAssertEqual(misSame, 1, accuracy: 1e-9)
+        // Uniform predictions carry no information: IS = 1.
+        XCTAssertEqual(AudioClassification.inceptionScores([[Double]](repeating: [0.5, 0.5], count: 5)).inception, 1, accuracy: 1e-9)
+    }
+
+    func testClassifierLearnsTwoTonesAndRoundTrips() throws {
+        // Class 0: low tone, class 1: high tone.
+        let q = AudioQuantizer()
+        func tone(_ f: Double, _ n: Int, phase: Double) -> AudioClip {
+            AudioClip(file: "x", classes: q.encode((0..<n).map { Float(0.8 * sin(2 * .pi * f * Double($0) / 8000 + phase)) }))
+        }
+        var clips: [AudioClip] = [], labels: [Int] = []
+        for i in 0..<24 { clips.append(tone(i % 2 == 0 ? 200 : 2000, 300 + 10 * i, phase: Double(i))); labels.append(i % 2) }
+        let data = AudioDataset(clips: clips, sampleRate: 8000, quantizer: q)
+        var c = AudioClassifierConfig()
+        c.dModel = 8; c.pool = [4, 4]; c.dState = 8; c.length = 512; c.classNames = ["low", "high"]
+        var rng = SeededRNG(seed: 2)
+        let model = AudioClassifier(c, rng: &rng)
+        var last: Double?
+        try AudioClassification.train(model, data: data, labels: labels, validation: (data, labels), epochs: 8, batchSize: 8,
+                                      learningRate: 0.01, seed: 1) { _, _, accuracy in last = accuracy }
+        XCTAssertGreaterThanOrEqual(last ?? 0, 0.9)
+        let url = TestSupport.temporaryDirectory().appendingPathComponent("c.safetensors")
+        try AudioClassifierFile.save(model, to: url)
+        let back = try AudioClassifierFile.load(url)
+        XCTAssertEqual(try AudioClassification.probabilities(back, data), try AudioClassification.probabilities(model, data))
+        XCTAssertThrowsError(try AudioClassifierFile.load(URL(fileURLWithPath: "models/fashion-mnist-s4nd.safetensors"))) { e in
+            XCTAssertTrue("\(e)".contains("not an audio classifier"), "\(e)")
+        }
+    }
+}

@@ -89,7 +89,6 @@ struct Generate: ParsableCommand {
         let sampling = SamplingOptions(temperature: temperature, topP: topP)
         let progress = ProgressLine(interval: 10)
         let started = Date()
-        installStopHandler()
         var stream: WAVStreamWriter?
         if toStdout {
             signal(SIGPIPE, SIG_DFL)   // a closed pipe ends the command quietly, as Unix tools do
@@ -98,7 +97,6 @@ struct Generate: ParsableCommand {
         }
         let results = try AudioGeneration.generate(m, samples: samples, count: count, prompts: prompts, sampling: sampling, seed: seed,
                                                    threads: threads ?? Parallel.maxThreads, onProgress: { done, total in
-            if stopRequested != 0 { return }
             let elapsed = Date().timeIntervalSince(started)
             progress.update(String(format: "generate: %d/%d steps, %d sequence(s), %.0f samples/s, %.2fx real time",
                                    done, total, sequences, Double(done * sequences) / max(elapsed, 1e-9),
