@@ -11,6 +11,9 @@ public enum DefaultModel {
     /// The shipped SaShiMi audio model (`ssm generate`, `ssm score`) and its variable.
     public static let audioRelativePath = "models/spoken-digits-sashimi.safetensors"
     public static let audioEnvironmentVariable = "SSM_AUDIO_MODEL"
+    /// The shipped spoken-digit classifier (`ssm audio-metrics`, `ssm classify` on audio files).
+    public static let audioClassifierRelativePath = "models/spoken-digits-classifier.safetensors"
+    public static let audioClassifierEnvironmentVariable = "SSM_AUDIO_CLASSIFIER"
 
     public enum LocateError: Error, CustomStringConvertible, Equatable {
         /// `$SSM_MODEL` names a file that does not exist.
@@ -67,6 +70,13 @@ public enum DefaultModel {
         do {
             return try locate(relativePath: audioRelativePath, variable: audioEnvironmentVariable, environment: environment, executable: executable)
         } catch LocateError.notFound(let dir) { throw LocateError.audioNotFound(searchedFrom: dir) }
+    }
+
+    /// The default audio classifier (`$SSM_AUDIO_CLASSIFIER`, else the shipped file).
+    public static func locateAudioClassifier(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                             executable: URL = executableURL) throws -> URL {
+        try locate(relativePath: audioClassifierRelativePath, variable: audioClassifierEnvironmentVariable,
+                   environment: environment, executable: executable)
     }
 
     static func locate(relativePath: String, variable environmentVariable: String, environment: [String: String],

@@ -177,4 +177,35 @@ final class AudioCommandTests: XCTestCase {
         XCTAssertTrue(r.err.contains("b.wav"), r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
+
+    /// A tiny audio classifier on two "classes" of the sample speech, then classify and audio-metrics.
+    func testAudioClassifierCommands() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let data = dir.appendingPathComponent("data")
+        for (cls, file) in [("hello", "speech-hello-22k.wav"), ("digits", "speech-digits-16k.wav")] {
+            try FileManager.default.createDirectory(at: data.appendingPathComponent(cls), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: TestSupport.samplesDirectory.appendingPathComponent("audio/" + file),
+                                             to: data.appendingPathComponent("\(cls)/\(file)"))
+        }
+        let model = dir.appendingPathComponent("c.safetensors").path
+        var r = try SSMTool.run(["train-audio-classifier", "--data", data.path, "--val", data.path, "--out", model, "--epochs", "2",
+                                 "--batch-size", "2", "--length", "1024", "--d-model", "8"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try SSMTool.objects(r.out).count, 2)
+        r = try SSMTool.run(["classify", data.appendingPathComponent("hello/speech-hello-22k.wav").path, "--audio-classifier", model, "--top-k", "2"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let line = try XCTUnwrap(SSMTool.objects(r.out).first)
+        XCTAssertTrue(["hello", "digits"].contains(line["label"] as? String ?? ""), "\(line)")
+        XCTAssertEqual((line["top_k"] as? [Any])?.count, 2)
+        r = try SSMTool.run(["audio-metrics", data.path, "--labelled", "--classifier", model])
+        XCTAssertEqual(r.status, 0, r.err)
+        let m = try XCTUnwrap(SSMTool.objects(r.out).first)
+        XCTAssertEqual(m["files"] as? Int, 2)
+        let score = try XCTUnwrap(m["inception_score"] as? Double)
+        XCTAssertTrue(score >= 1 && score <= 2, "\(score)")
+        XCTAssertNotNil(m["accuracy"] as? Double)
+        r = try SSMTool.run(["audio-metrics", data.path, "--classifier", "models/fashion-mnist-s4nd.safetensors"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("not an audio classifier"), r.err)
+    }
 }

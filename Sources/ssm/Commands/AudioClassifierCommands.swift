@@ -102,27 +102,13 @@ struct AudioMetrics: ParsableCommand {
             """)
 
     @Argument(help: "Audio files or folders.") var paths: [String] = []
-    @Option(help: "Classifier (default: models/spoken-digits-classifier.safetensors).") var classifier: String?
+    @Option(help: "Classifier (default: $SSM_AUDIO_CLASSIFIER or the shipped models/spoken-digits-classifier.safetensors).") var classifier: String?
     @Flag(help: "Files are in DIR/<class>/ folders: report the accuracy too.") var labelled = false
 
     func validate() throws { if paths.isEmpty { throw ValidationError("give at least one audio file or folder") } }
 
     func run() throws {
-        let url: URL
-        if let classifier { url = URL(fileURLWithPath: classifier) } else {
-            let root = DefaultModel.executableURL.deletingLastPathComponent()
-            var folder = root
-            var found: URL?
-            while found == nil && folder.path != "/" {
-                let c = folder.appendingPathComponent("models/spoken-digits-classifier.safetensors")
-                if FileManager.default.fileExists(atPath: c.path) { found = c }
-                folder.deleteLastPathComponent()
-            }
-            guard let found else { throw CommandError("no --classifier given and models/spoken-digits-classifier.safetensors not found above \(root.path)") }
-            url = found
-        }
-        guard FileManager.default.fileExists(atPath: url.path) else { throw CommandError("\(url.path): no such model file") }
-        let model = try AudioClassifierFile.load(url)
+        let model = try loadAudioClassifier(classifier)
         let c = model.config
         var clips: [AudioClip] = [], labels: [Int] = []
         for p in paths {
@@ -147,4 +133,17 @@ struct AudioMetrics: ParsableCommand {
         if labelled { line.add("accuracy", Double(zip(top, labels).filter { $0 == $1 }.count) / Double(max(labels.count, 1))) }
         line.print()
     }
+}
+
+/// The audio classifier at `path`, or the default one.
+func loadAudioClassifier(_ path: String?) throws -> AudioClassifier {
+    let url: URL
+    do { url = try path.map { URL(fileURLWithPath: $0) } ?? DefaultModel.locateAudioClassifier() }
+    catch DefaultModel.LocateError.notFound(let dir) {
+        throw CommandError("no audio classifier given and \(DefaultModel.audioClassifierRelativePath) not found above \(dir); train one with ssm train-audio-classifier and pass it with --classifier")
+    }
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { throw CommandError("\(url.path): no such model file") }
+    if isDir.boolValue { throw CommandError("\(url.path): is a folder, not a model file") }
+    return try AudioClassifierFile.load(url)
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MediaIO
 import S4ND
+import Sashimi
 import Workflows
 
 /// `ssm classify FILES|DIRS...`: labels for images of any size.
@@ -9,7 +10,7 @@ struct Classify: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case json, csv }
 
     static let configuration = CommandConfiguration(
-        abstract: "Classify PNG images of any size with an S4ND classifier.",
+        abstract: "Classify PNG images of any size with an S4ND classifier, and audio files with the audio classifier.",
         discussion: """
             One result per file, in the order given; folders are searched recursively for *.png. \
             Each image runs at its own size (the model sets rate = training size / input size per \
@@ -27,6 +28,11 @@ struct Classify: ParsableCommand {
             Model: --model, else $SSM_MODEL, else models/fashion-mnist-s4nd.safetensors in the \
             package the ssm binary was built in.
 
+            Audio files (wav, flac, ogg, … named directly, or folders of them without PNGs) go to the \
+            1-D S4 audio classifier (--audio-classifier, else $SSM_AUDIO_CLASSIFIER, else \
+            models/spoken-digits-classifier.safetensors) and are listed after the images, with \
+            "seconds" in place of "size".
+
             Examples:
               ssm classify samples/images/
               ssm classify photo.png --top-k 5
@@ -34,7 +40,7 @@ struct Classify: ParsableCommand {
               ssm classify --model runs/fashion/model.safetensors a.png b.png
             """)
 
-    @Argument(help: "PNG files or folders.")
+    @Argument(help: "PNG or audio files, or folders.")
     var paths: [String] = []
 
     @Option(help: "Model file (default: $SSM_MODEL or the shipped models/fashion-mnist-s4nd.safetensors).")
@@ -49,6 +55,9 @@ struct Classify: ParsableCommand {
     @Option(help: "json (one line per file) or csv.")
     var format: Format = .json
 
+    @Option(name: .customLong("audio-classifier"), help: "Audio classifier for audio files (default: $SSM_AUDIO_CLASSIFIER or the shipped models/spoken-digits-classifier.safetensors).")
+    var audioClassifier: String?
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one PNG file or folder") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
@@ -57,12 +66,66 @@ struct Classify: ParsableCommand {
         }
     }
 
+    /// Audio files named directly, and folders with audio files but no PNGs.
+    func audioFiles() -> (audio: [String], rest: [String]) {
+        var audio: [String] = [], rest: [String] = []
+        for p in paths {
+            var isDir: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: p, isDirectory: &isDir)
+            if exists && !isDir.boolValue && AudioDataset.extensions.contains((p as NSString).pathExtension.lowercased()) { audio.append(p) }
+            else if exists && isDir.boolValue && Classification.expand([p]).isEmpty, let found = try? AudioDataset.list(p), !found.isEmpty { audio += found }
+            else { rest.append(p) }
+        }
+        return (audio, rest)
+    }
+
+    /// Classifies audio files with the audio classifier, in the same output format.
+    func classifyAudio(_ files: [String]) throws -> Int {
+        let model = try loadAudioClassifier(audioClassifier)
+        let c = model.config
+        var failed = 0
+        for f in files {
+            var line = JSONLine()
+            line.add("file", f)
+            do {
+                let clip = try AudioDataset.clip(f, sampleRate: c.sampleRate, quantizer: c.quantization)
+                guard !clip.classes.isEmpty else { throw MediaError(file: f, reason: .empty) }
+                let p = try AudioClassification.probabilities(model, AudioDataset(clips: [clip], sampleRate: c.sampleRate, quantizer: c.quantization))[0]
+                guard p.allSatisfy({ $0.isFinite }) else { throw CommandError("the classifier produced non-finite scores") }
+                let order = p.indices.sorted { p[$0] > p[$1] }.prefix(min(topK, p.count))
+                if format == .json {
+                    line.add("label", c.classNames[order.first!])
+                    line.add("score", p[order.first!])
+                    line.add("top_k", .array(order.map { i in var o = JSONLine(); o.add("label", c.classNames[i]); o.add("score", p[i]); return .object(o) }))
+                    line.add("seconds", Double(clip.classes.count) / Double(c.sampleRate))
+                    line.print()
+                } else {
+                    let top = order.map { "\(c.classNames[$0]):\(Self.number(Float(p[$0])))" }.joined(separator: ";")
+                    print([f, c.classNames[order.first!], Self.number(Float(p[order.first!])), "", "", top, ""].map(Self.csv).joined(separator: ","))
+                }
+            } catch {
+                failed += 1
+                if format == .json { line.add("error", errorText(error, file: f)); line.print() }
+                else { print([f, "", "", "", "", "", errorText(error, file: f)].map(Self.csv).joined(separator: ",")) }
+            }
+        }
+        return failed
+    }
+
     func run() throws {
+        let (audio, imagePaths) = audioFiles()
+        if imagePaths.isEmpty {
+            if format == .csv { print("file,label,score,height,width,top_k,error") }
+            let failed = try classifyAudio(audio)
+            fflush(stdout)
+            if failed > 0 { Stderr.line("classify: \(failed) of \(audio.count) file(s) failed"); throw ExitCode(1) }
+            return
+        }
         let (classifier, _) = try loadClassifier(model)
         // Folders without PNGs are reported, not silently skipped.
         var files: [String] = []
         var emptyFolders: Set<String> = []
-        for p in paths {
+        for p in imagePaths {
             let found = Classification.expand([p])
             var isDir: ObjCBool = false
             if found.isEmpty, FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue {
@@ -118,9 +181,10 @@ struct Classify: ParsableCommand {
             position += 1
             flushFolders()
         }
+        if !audio.isEmpty { failed += try classifyAudio(audio) }
         fflush(stdout)
         if failed > 0 {
-            Stderr.line("classify: \(failed) of \(files.count) file(s) failed")
+            Stderr.line("classify: \(failed) of \(files.count + audio.count) file(s) failed")
             throw ExitCode(1)
         }
     }
