@@ -46,8 +46,10 @@ public enum AudioClassification {
         return out
     }
 
-    /// Inception Score `exp(E_x KL(p(y|x) ‖ p(y)))` and the modified score
-    /// `exp(E_{x, x′} KL(p(y|x) ‖ p(y|x′)))` (pairs of distinct samples) of the distributions `p`.
+    /// Inception Score `exp(E_x KL(p(y|x) ‖ p(y)))` (`p(y)` the mean over all samples; the official
+    /// `metrics.py` takes it from a random half) and the modified score `exp(E_{x, x′} KL(p(y|x) ‖ p(y|x′)))`
+    /// with `x`, `x′` drawn independently (all `n²` ordered pairs: the exact expectation of the
+    /// official Monte-Carlo estimate, which draws pairs with replacement).
     public static func inceptionScores(_ p: [[Double]]) -> (inception: Double, modified: Double) {
         let n = p.count, k = p.first?.count ?? 0
         guard n >= 2, k > 0 else { return (.nan, .nan) }
@@ -62,7 +64,7 @@ public enum AudioClassification {
         let inception = Foundation.exp(p.reduce(0.0) { $0 + kl($1, marginal) } / Double(n))
         var pairs = 0.0
         for i in 0..<n { for j in 0..<n where i != j { pairs += kl(p[i], p[j]) } }
-        return (inception, Foundation.exp(pairs / Double(n * (n - 1))))
+        return (inception, Foundation.exp(pairs / Double(n * n)))
     }
 
     /// Trains `model` on `data` labelled by `labels` (class indices) for `epochs` passes of random

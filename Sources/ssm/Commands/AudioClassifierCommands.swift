@@ -93,8 +93,9 @@ struct AudioMetrics: ParsableCommand {
         discussion: """
             Classifies every file (centred in the classifier's window) and prints one JSON line: \
             the number of files, IS = exp(E KL(p(y|x) || p(y))), mIS = exp(E KL(p(y|x) || p(y|x'))) over \
-            pairs of distinct files, the mean top probability, and how many files the classifier \
-            assigns to each class. With a labelled folder (DIR/<class>/*), also the accuracy.
+            independent pairs of files (as the SaShiMi paper's metrics.py), the mean top probability, \
+            and how many files the classifier assigns to each class. With a labelled folder \
+            (DIR/<class>/*), also the accuracy.
 
             Examples:
               ssm audio-metrics gen/                                  # generated samples
