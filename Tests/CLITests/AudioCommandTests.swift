@@ -208,4 +208,15 @@ final class AudioCommandTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.err.contains("not an audio classifier"), r.err)
     }
+
+    /// Right after set-up: the shipped models generate and classify with no options.
+    func testShippedAudioModelsWorkWithoutOptions() throws {
+        let out = TestSupport.temporaryDirectory().appendingPathComponent("x.wav").path
+        var r = try SSMTool.run(["generate", "--seconds", "0.05", "--out", out], environment: Self.noModel.merging(["SSM_AUDIO_CLASSIFIER": nil]) { a, _ in a })
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)).count, 44 + 2 * 400)
+        r = try SSMTool.run(["classify", "samples/audio/speech-digits-16k.wav"], environment: ["SSM_AUDIO_CLASSIFIER": nil])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertNotNil(try SSMTool.objects(r.out).first?["label"] as? String)
+    }
 }

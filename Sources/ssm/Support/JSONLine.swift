@@ -39,8 +39,11 @@ struct JSONLine {
 
     var text: String { "{" + fields.map { "\(JSONLine.quote($0.0)): \($0.1.encoded)" }.joined(separator: ", ") + "}" }
 
-    /// Prints the object and a newline on standard output.
-    func print() { Swift.print(text) }
+    /// Prints the object and a newline on standard output, flushed (each line reaches a pipe as it is made).
+    func print() {
+        Swift.print(text)
+        fflush(stdout)
+    }
 
     /// A JSON string literal.
     static func quote(_ s: String) -> String {
