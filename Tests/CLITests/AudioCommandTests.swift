@@ -219,4 +219,23 @@ final class AudioCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertNotNil(try SSMTool.objects(r.out).first?["label"] as? String)
     }
+
+    func testBadDataAndInputsAreClearErrors() throws {
+        let dir = TestSupport.temporaryDirectory()
+        var r = try SSMTool.run(["train-sashimi", "--data", "samples/images", "--out", dir.appendingPathComponent("r").path], environment: Self.noModel)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("no readable audio files"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("r/checkpoint.safetensors").path))
+        let broken = dir.appendingPathComponent("x.wav").path
+        try Data().write(to: URL(fileURLWithPath: broken))
+        r = try SSMTool.run(["check-recurrence", "--model", try model(), "--input", broken, "--length", "64"], environment: Self.noModel)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("x.wav"), r.err)
+        let one = dir.appendingPathComponent("one/only")
+        try FileManager.default.createDirectory(at: one, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: TestSupport.samplesDirectory.appendingPathComponent("audio/speech-hello-22k.wav"), to: one.appendingPathComponent("a.wav"))
+        r = try SSMTool.run(["train-audio-classifier", "--data", dir.appendingPathComponent("one").path, "--out", dir.appendingPathComponent("c.safetensors").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("at least 2"), r.err)
+    }
 }
