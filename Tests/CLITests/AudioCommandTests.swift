@@ -238,4 +238,22 @@ final class AudioCommandTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.err.contains("at least 2"), r.err)
     }
+
+    func testPromptsWithTheSameNameGetDistinctOutputs() throws {
+        let m = try model()
+        let dir = TestSupport.temporaryDirectory()
+        for sub in ["a", "b"] {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("p/\(sub)"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: TestSupport.samplesDirectory.appendingPathComponent("audio/speech-hello-22k.wav"),
+                                             to: dir.appendingPathComponent("p/\(sub)/x.wav"))
+        }
+        let out = dir.appendingPathComponent("gen").path
+        let r = try SSMTool.run(["generate", "--model", m, "--prompt", dir.appendingPathComponent("p").path, "--prompt-seconds", "0.01",
+                                 "--seconds", "0.02", "--count", "2", "--out", out], environment: Self.noModel)
+        XCTAssertEqual(r.status, 0, r.err)
+        let lines = try SSMTool.objects(r.out)
+        XCTAssertEqual(lines.count, 4)
+        XCTAssertEqual(Set(lines.compactMap { $0["file"] as? String }).count, 4, "\(lines)")
+        XCTAssertEqual(lines.first?["samples"] as? Int, 80 + 160)
+    }
 }

@@ -76,7 +76,10 @@ struct Generate: ParsableCommand {
                     let clip = try AudioDataset.clip(f, sampleRate: rate, quantizer: q)
                     let n = min(clip.classes.count, Int((promptSeconds * Double(rate)).rounded()))
                     guard n > 0 else { throw MediaError(file: f, reason: .empty) }
-                    prompts.append((URL(fileURLWithPath: f).deletingPathExtension().lastPathComponent, clip.classes.prefix(n).map(Int.init)))
+                    // Output names come from the prompt's file name: made unique when two folders share one.
+                    var name = URL(fileURLWithPath: f).deletingPathExtension().lastPathComponent
+                    if prompts.contains(where: { $0.name == name }) { name += "-\(prompts.count)" }
+                    prompts.append((name, clip.classes.prefix(n).map(Int.init)))
                 } catch let e as MediaError { throw CommandError("\(e)") }
             }
         }
