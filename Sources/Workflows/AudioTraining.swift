@@ -157,7 +157,7 @@ public final class AudioTrainer {
         let last = min(o.steps, step + (stopAfter ?? o.steps))
         let validationWindows = validation?.evaluationWindows(length: o.length)
         var nats = 0.0, seen = 0
-        var since = Date(), trainSeconds = 0.0
+        var since = Date()
         let context = model.backbone.dropoutContext
         defer { context.training = false }
         while step < last && !shouldStop() {
@@ -181,11 +181,10 @@ public final class AudioTrainer {
                                            samplesPerSecond: Double(seen * o.batchSize * o.length) / max(elapsed, 1e-9)))
             let finalStep = step == last || step == o.steps
             if step % o.evalEvery == 0 || finalStep {
-                trainSeconds = elapsed
                 var record = AudioEvaluationRecord(step: step, trainBitsPerSample: nats / Double(seen) / Foundation.log(2.0),
                                                    validationBitsPerSample: nil,
-                                                   samplesPerSecond: Double(seen * o.batchSize * o.length) / max(trainSeconds, 1e-9),
-                                                   seconds: trainSeconds)
+                                                   samplesPerSecond: Double(seen * o.batchSize * o.length) / max(elapsed, 1e-9),
+                                                   seconds: elapsed)
                 if let validationWindows, !validationWindows.isEmpty {
                     record.validationBitsPerSample = try AudioEvaluation.bitsPerSample(model, windows: validationWindows, batchSize: o.batchSize).bits
                 }

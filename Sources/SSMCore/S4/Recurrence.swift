@@ -5,19 +5,19 @@ import CKernels
 ///     state_t[b, h, n] = dA[h, n] · state_{t−1}[b, h, n] + dB[h, n] · u_t[b, h]
 ///     y_t[b, c, h]     = 2 · Re Σ_n dC[c, h, n] · state_t[b, h, n]
 ///
-/// Shapes: `dA`, `dB` `(H, N, 2)`, `dC` `(C, H, N, 2)` (complex interleaved, as the kernel op returns
-/// them). The state is planar and mode-major, `(2, B, N, H)`: all real parts, then all imaginary
+/// Built from `dA`, `dB` `(H, N, 2)`, `dC` `(C, H, N, 2)` (complex interleaved, as the kernel op returns
+/// them), kept only in step form. The state is planar and mode-major, `(2, B, N, H)`: all real parts, then all imaginary
 /// parts, features contiguous, so the step (``ssm_step_diagonal``) vectorises over the features.
 /// Its impulse response is the S4D kernel `K[c, h, l] = 2·Re Σ_n dC·dA^l·dB` (see ``s4dKernel``).
 public struct DiagonalSystem: KernelRecurrence, Sendable {
-    public let dA: Tensor, dB: Tensor, dC: Tensor
-    /// Planar copies for the step: real and imaginary planes of dA, dB `(N, H)` and dC `(C, N, H)`.
+    public let features: Int, stateSize: Int, channels: Int
+    /// The system in step form: real and imaginary planes of dA, dB `(N, H)` and dC `(C, N, H)`.
     let ar: [Float], ai: [Float], br: [Float], bi: [Float], cr: [Float], ci: [Float]
 
     public init(dA: Tensor, dB: Tensor, dC: Tensor) {
         precondition(dA.rank == 3 && dA.shape[2] == 2 && dB.shape == dA.shape, "dA, dB must be (H, N, 2)")
         precondition(dC.rank == 4 && Array(dC.shape.dropFirst()) == dA.shape, "dC must be (C, H, N, 2)")
-        self.dA = dA; self.dB = dB; self.dC = dC
+        features = dA.shape[0]; stateSize = dA.shape[1]; channels = dC.shape[0]
         // (…, H, N, 2) interleaved → real and imaginary planes (…, N, H), modes outer.
         func planes(_ t: Tensor) -> ([Float], [Float]) {
             let h = t.shape[t.rank - 3], n = t.shape[t.rank - 2], outer = t.count / (2 * h * n)
@@ -31,9 +31,6 @@ public struct DiagonalSystem: KernelRecurrence, Sendable {
         (ar, ai) = planes(dA); (br, bi) = planes(dB); (cr, ci) = planes(dC)
     }
 
-    public var features: Int { dA.shape[0] }
-    public var stateSize: Int { dA.shape[1] }
-    public var channels: Int { dC.shape[0] }
     public var stateCount: Int { 2 * features * stateSize }
 
     public func step(_ u: UnsafePointer<Float>, batch: Int, state: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
