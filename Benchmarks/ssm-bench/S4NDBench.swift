@@ -14,11 +14,17 @@ func s4ndSuite() throws {
 /// Only the H = 64 training step (for profiling).
 func s4ndTrainSuite() throws { try w1Training(dModel: 64) }
 
-func w1Model(dModel: Int, rng: inout SeededRNG) -> ImageClassifier {
+func w1Model(dModel: Int, kernel: String = "s4d", rng: inout SeededRNG) throws -> ImageClassifier {
     var config = ImageClassifierConfig()
     config.dModel = dModel
     config.dtMin = 0.1; config.dtMax = 1.0; config.bandlimit = 0.2   // W1 exactly
-    return ImageClassifier(config, rng: &rng)
+    if kernel != "s4d" {
+        var k = config.kernelOptions
+        k.kernel = kernel; k.initialization = nil
+        if !(try KernelRegistry.entry(kernel)).continuousTime { k.bandlimit = nil }
+        config.kernelOptions = k
+    }
+    return try ImageClassifier(config, rng: &rng)
 }
 
 /// Runs `body` for at least `seconds` (and 3 times), after one warm-up call; returns calls per second.
@@ -32,7 +38,7 @@ func timeLoop(seconds: Double, _ body: () throws -> Void) rethrows -> Double {
 
 func w1Inference(dModel: Int, sizes: [Int]) throws {
     var rng = SeededRNG(seed: 1)
-    let model = w1Model(dModel: dModel, rng: &rng)
+    let model = try w1Model(dModel: dModel, rng: &rng)
     let params = model.parameters.reduce(0) { $0 + $1.value.count }
     let batch = 32
     for size in sizes {
@@ -45,7 +51,7 @@ func w1Inference(dModel: Int, sizes: [Int]) throws {
 
 func w1Training(dModel: Int) throws {
     var rng = SeededRNG(seed: 1)
-    let model = w1Model(dModel: dModel, rng: &rng)
+    let model = try w1Model(dModel: dModel, rng: &rng)
     let params = model.parameters.reduce(0) { $0 + $1.value.count }
     let batch = 32
     let x = Tensor(shape: [batch, 1, 28, 28], data: (0..<(batch * 784)).map { _ in rng.uniform() })

@@ -29,6 +29,14 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
     public var initialisation: String = "diag-lin"
     /// Whether a LayerNorm precedes pooling.
     public var finalNorm: Bool = false
+    /// Kernel family from the registry (`nil` = `s4d`, for checkpoints made before the registry).
+    public var kernel: String? = nil
+    /// Kernel options beyond the shared ones above (`nil` = the kernel's default).
+    public var disc: String? = nil
+    public var reparam: String? = nil
+    public var liquidDegree: Int? = nil
+    public var liquidKind: String? = nil
+    public var kernelDim: Int? = nil
 
     public init() {}
 
@@ -36,12 +44,37 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
         case inputChannels = "input_channels", classes, classNames = "class_names", dModel = "d_model", layers
         case dState = "d_state", trainSize = "train_size", dtMin = "dt_min", dtMax = "dt_max", bandlimit, dropout
         case bidirectional, initialisation = "init", finalNorm = "final_norm"
+        case kernel, disc, reparam, liquidDegree = "liquid_degree", liquidKind = "liquid_kind", kernelDim = "kernel_dim"
+    }
+
+    /// The kernel of every S4ND axis. `init` is the kernel's own default when the configuration's
+    /// is the S4D default and the kernel is another one.
+    public var kernelOptions: KernelOptions {
+        get {
+            let name = kernel ?? "s4d"
+            let entry = try? KernelRegistry.entry(name)
+            let initName: String? = entry.map { $0.initializations.contains(initialisation) ? initialisation : $0.initializations[0] } ?? initialisation
+            return KernelOptions(kernel: name, stateSize: dState, initialization: initName, discretization: disc,
+                                 dtMin: dtMin, dtMax: dtMax, bandlimit: bandlimit, reparam: reparam,
+                                 liquidDegree: liquidDegree ?? 0, liquidKind: liquidKind, kernelDim: kernelDim)
+        }
+        set {
+            kernel = newValue.kernel == "s4d" && kernel == nil ? nil : newValue.kernel
+            dState = newValue.stateSize
+            initialisation = (try? newValue.resolvedInitialization()) ?? initialisation
+            disc = newValue.discretization; dtMin = newValue.dtMin; dtMax = newValue.dtMax
+            bandlimit = newValue.bandlimit; reparam = newValue.reparam
+            liquidDegree = newValue.liquidDegree > 0 ? newValue.liquidDegree : nil
+            liquidKind = newValue.liquidKind; kernelDim = newValue.kernelDim
+        }
     }
 
     /// The S4ND configuration of each block.
     public var layerConfig: S4NDConfig {
-        S4NDConfig(dModel: dModel, dState: dState, lMax: trainSize, bidirectional: bidirectional,
-                   initialisation: initialisation, dtMin: dtMin, dtMax: dtMax, bandlimit: bandlimit)
+        var c = S4NDConfig(dModel: dModel, dState: dState, lMax: trainSize, bidirectional: bidirectional,
+                           initialisation: initialisation, dtMin: dtMin, dtMax: dtMax, bandlimit: bandlimit)
+        c.kernel = kernelOptions
+        return c
     }
 }
 
@@ -49,9 +82,9 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
 public final class S4NDBlock: Layer {
     public let norm: LayerNorm
     public let layer: S4ND
-    public init(_ config: S4NDConfig, rng: inout SeededRNG) {
+    public init(_ config: S4NDConfig, rng: inout SeededRNG) throws {
         norm = LayerNorm(config.dModel, axis: 1)
-        layer = S4ND(config, rng: &rng)
+        layer = try S4ND(config, rng: &rng)
     }
     public var namedParameters: [(String, Variable)] {
         norm.namedParameters.map { ("norm.\($0.0)", $0.1) } + layer.namedParameters.map { ("layer.\($0.0)", $0.1) }
@@ -66,12 +99,13 @@ public final class ImageClassifier: Layer {
     public let finalNorm: LayerNorm?
     public let decoder: Linear
 
-    public init(_ config: ImageClassifierConfig, rng: inout SeededRNG) {
+    /// A freshly initialised classifier; throws when the kernel options are invalid.
+    public init(_ config: ImageClassifierConfig, rng: inout SeededRNG) throws {
         _ = Allocator.configure
         _ = BLAS.configure
         self.config = config
         encoder = Linear(config.inputChannels, config.dModel, rng: &rng)
-        blocks = (0..<config.layers).map { _ in S4NDBlock(config.layerConfig, rng: &rng) }
+        blocks = try (0..<config.layers).map { _ in try S4NDBlock(config.layerConfig, rng: &rng) }
         finalNorm = config.finalNorm ? LayerNorm(config.dModel, axis: 1) : nil
         decoder = Linear(config.dModel, config.classes, rng: &rng)
     }

@@ -1,3 +1,5 @@
+import SSMCore
+
 /// Constructor arguments of an S4ND layer, under the official argument names so that the
 /// `args` JSON of an official checkpoint decodes directly (`d_model`, `d_state`, `l_max`, …).
 public struct S4NDConfig: Codable, Equatable, Sendable {
@@ -23,6 +25,16 @@ public struct S4NDConfig: Codable, Equatable, Sendable {
     public var dtMax: Float = 1.0
     /// Zero the kernel's modes whose frequency is at least `bandlimit / 2` (cycles per sample at rate 1).
     public var bandlimit: Float? = nil
+    /// The registry kernel of every axis; `nil` = the official `mode` (`diag` → `s4d`) with the
+    /// options above. Not part of the official arguments (not encoded).
+    public var kernel: KernelOptions? = nil
+
+    /// The kernel options in effect.
+    public var kernelOptions: KernelOptions {
+        if let kernel { return kernel }
+        return KernelOptions(kernel: mode == "diag" ? "s4d" : mode, stateSize: dState, initialization: initialisation,
+                             discretization: disc, dtMin: dtMin, dtMax: dtMax, bandlimit: bandlimit)
+    }
 
     public init(dModel: Int, dState: Int = 64, lMax: [Int], bidirectional: Bool = true, disc: String = "zoh",
                 initialisation: String = "diag-lin", dtMin: Float = 0.1, dtMax: Float = 1.0, bandlimit: Float? = nil) {

@@ -30,17 +30,15 @@ public final class S4ND: Layer {
     /// Above this length (per axis) the FFT convolution is used instead of Toeplitz products.
     public var toeplitzMaxLength = 160
 
-    public init(_ config: S4NDConfig, rng: inout SeededRNG) {
-        precondition(config.mode == "diag", "only the diagonal (S4D) kernel is available, got mode \(config.mode)")
+    /// A freshly initialised layer with one kernel of ``S4NDConfig/kernelOptions`` per axis (from
+    /// the registry); throws when the options are invalid.
+    public init(_ config: S4NDConfig, rng: inout SeededRNG) throws {
         precondition(config.activation == "gelu" && config.finalAct == "glu", "S4ND supports activation gelu and final_act glu")
         self.config = config
-        let initialisation = S4DKernelConfiguration.Initialization(rawValue: config.initialisation) ?? .diagLin
-        let disc = Discretization(rawValue: config.disc) ?? .zoh
-        kernels = config.lMax.map { _ in
-            S4DKernel(S4DKernelConfiguration(features: config.dModel, stateSize: config.dState,
-                                             channels: config.bidirectional ? 2 : 1, initialization: initialisation,
-                                             discretization: disc, dtMin: config.dtMin, dtMax: config.dtMax,
-                                             bandlimit: config.bandlimit), rng: &rng)
+        let options = config.kernelOptions
+        kernels = try config.lMax.map { l in
+            try KernelRegistry.build(options, shape: KernelShape(features: config.dModel, channels: config.bidirectional ? 2 : 1,
+                                                                 maxLength: l), rng: &rng)
         }
         D = Variable(Tensor(shape: [1, config.dModel], data: (0..<config.dModel).map { _ in rng.normal() }), requiresGrad: true)
         D.role = .noDecay

@@ -14,7 +14,7 @@ public enum S4NDReference {
             }
             let config = try JSONDecoder().decode(S4NDConfig.self, from: Data(args.utf8))
             var rng = SeededRNG(seed: 0)
-            let layer = S4ND(config, rng: &rng)
+            let layer = try S4ND(config, rng: &rng)
             try layer.load(stateDict: fixture.weights)
             var out: [String: Tensor] = [:]
             for key in fixture.outputKeys {

@@ -52,7 +52,8 @@ public enum ClassifierCheckpoint {
             throw LoadError.badConfig(url.path, "values out of range: \(config)")
         }
         var rng = SeededRNG(seed: 0)
-        let model = ImageClassifier(config, rng: &rng)
+        let model: ImageClassifier
+        do { model = try ImageClassifier(config, rng: &rng) } catch { throw LoadError.badConfig(url.path, "\(error)") }
         do { try model.load(stateDict: ModelFile.weights(file)) } catch { throw LoadError.weights(url.path, "\(error)") }
         return (model, file)
     }

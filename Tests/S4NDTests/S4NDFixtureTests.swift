@@ -11,7 +11,7 @@ final class S4NDFixtureTests: XCTestCase {
         let file = try SafeTensors.read(url)
         let config = try JSONDecoder().decode(S4NDConfig.self, from: Data(file.metadata["args"]!.utf8))
         var rng = SeededRNG(seed: 0)
-        let layer = S4ND(config, rng: &rng)
+        let layer = try S4ND(config, rng: &rng)
         try layer.load(stateDict: file.tensors.filter { !$0.key.hasPrefix("io.") })
         return (layer, file)
     }

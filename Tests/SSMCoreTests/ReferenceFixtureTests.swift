@@ -13,13 +13,23 @@ final class ReferenceFixtureTests: XCTestCase {
     static let threshold: Float = 1e-4
 
     func testEveryFixtureMatchesTheOfficialOutputs() throws {
+        try runFolder(TestSupport.fixturesDirectory)
+    }
+
+    /// The other kernels and blocks of the family, each from its authors' code
+    /// (`shared/fixtures/kernels`, or `$SSM_KERNEL_FIXTURES_DIR`).
+    func testEveryKernelFixtureMatchesItsReference() throws {
+        try runFolder(TestSupport.kernelFixturesDirectory, pending: ReferenceFixtureSetup.pendingFixtures)
+    }
+
+    func runFolder(_ dir: URL, pending: Set<String> = []) throws {
         ReferenceFixtureSetup.registerModules()
-        let dir = TestSupport.fixturesDirectory
         let files = (try? FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? []
         let fixtures = files.filter { $0.pathExtension == "safetensors" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
         XCTAssertFalse(fixtures.isEmpty, "no *.safetensors fixtures in \(dir.path)")
         for url in fixtures {
             let name = url.deletingPathExtension().lastPathComponent
+            if pending.contains(name) { print("fixture \(name) max_abs_error=nan status=pending"); continue }
             let (error, status, detail) = Self.evaluate(url, name: name)
             print("fixture \(name) max_abs_error=\(error.map { String(format: "%.3e", $0) } ?? "nan") status=\(status)")
             if status == "fail" { XCTFail("fixture \(name): \(detail)") }

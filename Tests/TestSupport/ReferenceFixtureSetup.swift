@@ -15,4 +15,10 @@ public enum ReferenceFixtureSetup {
     /// Official module kinds implemented by later work; their fixtures report `pending` until a
     /// runner is registered.
     public static let pendingModules: Set<String> = []
+
+    /// Kernel-family fixtures whose modules are still to come (by file name; several share the
+    /// module name of an implemented one, e.g. the gated block).
+    public static let pendingFixtures: Set<String> = [
+        "gss_block", "s5_ssm", "s5_ssm_bidirectional", "mamba_block", "liquid_s4_kb", "liquid_s4_polyb",
+    ]
 }

@@ -12,6 +12,14 @@ public enum TestSupport {
         return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
     }
 
+    /// `shared/fixtures/kernels` (the rest of the S4 family), or `$SSM_KERNEL_FIXTURES_DIR`.
+    public static var kernelFixturesDirectory: URL {
+        if let d = ProcessInfo.processInfo.environment["SSM_KERNEL_FIXTURES_DIR"], !d.isEmpty {
+            return URL(fileURLWithPath: d)
+        }
+        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/kernels")
+    }
+
     /// The package root (the folder holding Package.swift).
     public static var repositoryRoot: URL {
         var url = URL(fileURLWithPath: #filePath)

@@ -95,7 +95,7 @@ final class ClassificationTests: XCTestCase {
         config.dModel = 4; config.layers = 1; config.dState = 4; config.classes = 3
         config.classNames = ["a", "b", "c"]; config.trainSize = [8, 8]; config.dropout = 0
         var rng = SeededRNG(seed: 2)
-        let model = ImageClassifier(config, rng: &rng)
+        let model = try ImageClassifier(config, rng: &rng)
         let dir = TestSupport.temporaryDirectory("ssm-classify")
         defer { try? FileManager.default.removeItem(at: dir) }
         var files: [String] = []

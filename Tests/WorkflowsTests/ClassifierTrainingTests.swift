@@ -41,7 +41,7 @@ final class ClassifierTrainingTests: XCTestCase {
 
     func testTrainingLearnsSquaresAndCheckpointReloads() throws {
         var rng = SeededRNG(seed: 1)
-        let model = ImageClassifier(tinyConfig(), rng: &rng)
+        let model = try ImageClassifier(tinyConfig(), rng: &rng)
         let train = squares(count: 128, seed: 10), val = squares(count: 64, seed: 11)
         let before = try Evaluation.evaluate(model, on: val)
         let trainer = try ClassifierTrainer(model: model, options: tinyOptions(epochs: 10))
@@ -67,14 +67,14 @@ final class ClassifierTrainingTests: XCTestCase {
     func testResumeContinuesExactly() throws {
         let train = squares(count: 48, seed: 20)
         var rng1 = SeededRNG(seed: 2)
-        let straight = ImageClassifier(tinyConfig(), rng: &rng1)
+        let straight = try ImageClassifier(tinyConfig(), rng: &rng1)
         try ClassifierTrainer(model: straight, options: tinyOptions(epochs: 2))
             .run(train: train, validation: nil, checkpoint: nil, progress: { _ in }, onEpoch: { _ in })
 
         let dir = TestSupport.temporaryDirectory()
         let ckpt = dir.appendingPathComponent("checkpoint.safetensors")
         var rng2 = SeededRNG(seed: 2)
-        let first = ImageClassifier(tinyConfig(), rng: &rng2)
+        let first = try ImageClassifier(tinyConfig(), rng: &rng2)
         // Train one epoch of a two-epoch schedule, then stop.
         let t1 = try ClassifierTrainer(model: first, options: tinyOptions(epochs: 2))
         try t1.runEpochs(1, train: train, validation: nil, checkpoint: ckpt)
@@ -102,7 +102,7 @@ final class ClassifierTrainingTests: XCTestCase {
         XCTAssertThrowsError(try ClassifierCheckpoint.load(broken)) { e in XCTAssertTrue("\(e)".contains("invalid model configuration"), "\(e)") }
         // Right config, missing weights.
         var rng = SeededRNG(seed: 1)
-        let model = ImageClassifier(tinyConfig(), rng: &rng)
+        let model = try ImageClassifier(tinyConfig(), rng: &rng)
         let good = dir.appendingPathComponent("good.safetensors")
         try ClassifierCheckpoint.save(model, to: good)
         let file = try SafeTensors.read(good)
@@ -121,7 +121,7 @@ final class ClassifierGradientTests: XCTestCase {
         c.classes = 3; c.dModel = 4; c.layers = 2; c.dState = 4; c.trainSize = [5, 6]; c.dropout = 0
         c.bandlimit = nil  // the mask is a step function of inv_dt: finite differences across it are meaningless
         var rng = SeededRNG(seed: 9)
-        let model = ImageClassifier(c, rng: &rng)
+        let model = try ImageClassifier(c, rng: &rng)
         let x = TestSupport.randomTensor([2, 1, 5, 6], rng: &rng)
         let labels = [0, 2]
         func loss() throws -> Float { try softmaxCrossEntropy(logits: model(x), labels: labels).loss.value.scalar }
@@ -144,11 +144,11 @@ final class ClassifierGradientTests: XCTestCase {
 
 final class ClassifierBatchTests: XCTestCase {
     /// An image's logits do not depend on the other images in its batch.
-    func testLogitsIndependentOfBatch() {
+    func testLogitsIndependentOfBatch() throws {
         var c = ImageClassifierConfig()
         c.classes = 3; c.dModel = 6; c.layers = 2; c.dState = 8; c.trainSize = [7, 9]
         var rng = SeededRNG(seed: 4)
-        let model = ImageClassifier(c, rng: &rng)
+        let model = try ImageClassifier(c, rng: &rng)
         let batch = TestSupport.randomTensor([5, 1, 7, 9], rng: &rng)
         let all = Autograd.withoutGradients { model(batch).value }
         for i in 0..<5 {
@@ -163,7 +163,7 @@ final class AugmentationTests: XCTestCase {
     func testAugmentFlipsAndShiftsWithoutChangingContent() throws {
         var c = ImageClassifierConfig(); c.dModel = 4; c.layers = 0; c.trainSize = [3, 4]
         var rng = SeededRNG(seed: 1)
-        let model = ImageClassifier(c, rng: &rng)
+        let model = try ImageClassifier(c, rng: &rng)
         var o = TrainingOptions(); o.maxShift = 0; o.flip = true
         let trainer = try ClassifierTrainer(model: model, options: o)
         let original = Tensor(shape: [20, 1, 3, 4], data: (0..<240).map { Float($0) })
@@ -201,11 +201,11 @@ final class ParameterGroupTests: XCTestCase {
     /// The kernels and layers mark their parameters; the marks give the official S4 recipe:
     /// `inv_dt`, `A_real`, `A_imag`, `B` of every kernel axis are SSM parameters (`C` is not),
     /// biases, norms and `D` take no decay, everything else is an ordinary weight.
-    func testLayersMarkTheirParameterRoles() {
+    func testLayersMarkTheirParameterRoles() throws {
         var c = ImageClassifierConfig()
         c.dModel = 8; c.layers = 2; c.dState = 4
         var rng = SeededRNG(seed: 1)
-        let model = ImageClassifier(c, rng: &rng)
+        let model = try ImageClassifier(c, rng: &rng)
         var counts: [ParameterRole: Int] = [:]
         for (name, p) in model.namedParameters {
             let last = String(name.split(separator: ".").last!)

@@ -71,6 +71,9 @@ public enum ReferenceModules {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var table: [String: ReferenceRunner] = [
         OfficialLoader.s4BlockModule: runS4Block,
+        OfficialLoader.srcS4BlockModule: runS4Block,
+        ForeignLoaders.dssModule: { f in try runBlock(f) { try ForeignLoaders.dssBlock(arguments: f.arguments(), stateDict: f.weights) } },
+        ForeignLoaders.sgconvModule: { f in try runBlock(f) { try ForeignLoaders.sgconvBlock(arguments: f.arguments(), stateDict: f.weights) } },
         OfficialLoader.fftConvModule: runFFTConv,
     ]
 
@@ -93,7 +96,12 @@ public enum ReferenceModules {
     }
 
     static func runS4Block(_ f: ReferenceFixture) throws -> [String: Tensor] {
-        let block = try wrap(f) { try OfficialLoader.s4Block(arguments: f.arguments(), stateDict: f.weights) }
+        try runBlock(f) { try OfficialLoader.s4Block(arguments: f.arguments(), stateDict: f.weights) }
+    }
+
+    /// Every `io.output*` of an S4Block-shaped fixture (convolution, and `io.output_step` by stepping).
+    static func runBlock(_ f: ReferenceFixture, build: () throws -> S4Block) throws -> [String: Tensor] {
+        let block = try wrap(f, build)
         var out: [String: Tensor] = [:]
         for key in f.outputKeys {
             if let (input, rate) = try f.convolutionInput(for: key) {

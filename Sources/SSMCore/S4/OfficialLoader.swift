@@ -12,6 +12,8 @@ public enum OfficialLoader {
     /// Module names (`__metadata__["module"]`) this loader builds.
     public static let s4BlockModule = "models.s4.s4.S4Block"
     public static let fftConvModule = "models.s4.s4.FFTConv"
+    /// The same block in the repository's `src` tree (the registry's other kernels, e.g. `mode='ema'`).
+    public static let srcS4BlockModule = "src.models.sequence.modules.s4block.S4Block"
 
     /// An `S4Block` from its arguments and weights (`layer.kernel.*`, `layer.D`, `output_linear.0.*`).
     public static func s4Block(arguments: ModuleArguments, stateDict: [String: Tensor], seed: UInt64 = 0) throws -> S4Block {
@@ -86,15 +88,71 @@ public enum OfficialLoader {
         }
         try a.expect("swap_channels", in: ["false"], reason: "swapped channel order is not implemented")
         a.accept(["drop_kernel", "dropout", "tie_dropout"])
-        // Kernel family.
+        // Kernel family (the official `kernel_registry` names).
         let mode = try a.string("mode") ?? a.string("kernel") ?? "dplr"
-        guard mode == "diag" || mode == "s4d" else {
-            throw OfficialModuleError.unsupportedArgument(key: "mode", value: mode, reason: "only the diagonal kernel (diag, s4d) is implemented")
+        let kernelChannels = channels * (bidirectional ? 2 : 1)
+        let kernel: any SequenceKernel
+        switch mode {
+        case "diag", "s4d":
+            kernel = try diagonalKernel(arguments: a, features: h, channels: kernelChannels, rng: &rng)
+        case "dplr", "nplr", "s4":
+            guard let l = lMax?[0] else { throw OfficialModuleError.missingArgument("l_max") }
+            kernel = try dplrKernel(arguments: a, features: h, channels: kernelChannels, length: l, rng: &rng)
+        case "ema":
+            kernel = try emaKernel(arguments: a, features: h, channels: kernelChannels, rng: &rng)
+        case "conv":
+            guard let l = lMax?[0] else { throw OfficialModuleError.missingArgument("l_max") }
+            a.accept(["lr", "wd", "verbose"])
+            kernel = ConvKernel(features: h, channels: kernelChannels, length: l, rng: &rng)
+        default:
+            throw OfficialModuleError.unsupportedArgument(key: "mode", value: mode,
+                reason: "implemented kernels: diag (s4d), dplr, ema, conv")
         }
-        let kernel = try diagonalKernel(arguments: a, features: h, channels: channels * (bidirectional ? 2 : 1), rng: &rng)
         let conv = FFTConv(kernel: kernel, channels: channels, bidirectional: bidirectional, activation: activation,
                            maxKernelLength: lMax?[0], rng: &rng)
         return (conv, transposed)
+    }
+
+    /// The DPLR kernel described by the official `SSMKernelDPLR` arguments (default transforms, rank
+    /// from the measure, bilinear).
+    static func dplrKernel(arguments a: ModuleArguments, features h: Int, channels: Int, length: Int, rng: inout SeededRNG) throws -> DPLRKernel {
+        let n = try a.int("d_state", default: 64)
+        guard n >= 2 && n % 2 == 0 else {
+            throw OfficialModuleError.unsupportedArgument(key: "d_state", value: "\(n)", reason: "must be even and at least 2")
+        }
+        let initName = try a.string("init") ?? a.string("measure") ?? "legs"
+        guard let measure = HiPPO.Measure(rawValue: initName == "fourier" ? "fout" : initName) else {
+            throw OfficialModuleError.unsupportedArgument(key: "init", value: initName, reason: "implemented: legs, legt, fout")
+        }
+        if let rank = try a.int("rank"), rank != HiPPO.rank(measure) {
+            throw OfficialModuleError.unsupportedArgument(key: "rank", value: "\(rank)", reason: "\(initName) has rank \(HiPPO.rank(measure))")
+        }
+        try a.expect("n_ssm", in: ["null", "\(h)"], reason: "DPLR keeps one (A, P, B) per feature")
+        try a.expect("disc", in: ["bilinear"], reason: "DPLR is bilinear")
+        try a.expect("real_transform", in: ["exp"], reason: "only the exp transform of A_real is implemented")
+        try a.expect("imag_transform", in: ["none"], reason: "only the identity transform of A_imag is implemented")
+        try a.expect("dt_transform", in: ["exp"], reason: "only the exp transform of dt is implemented")
+        try a.expect("dt_fast", in: ["false"], reason: "the sinh dt parameterisation is not implemented")
+        try a.expect("dt_tie", in: ["true"], reason: "DPLR keeps one dt per feature")
+        let dtMin = try a.double("dt_min", default: 0.001), dtMax = try a.double("dt_max", default: 0.1)
+        guard dtMin > 0 && dtMax >= dtMin else {
+            throw OfficialModuleError.unsupportedArgument(key: "dt_min", value: "\(dtMin)", reason: "need 0 < dt_min ≤ dt_max")
+        }
+        let bandlimit = try a.double("bandlimit")
+        a.accept(["deterministic", "real_random", "real_scale", "imag_random", "imag_scale", "B_random", "B_init",
+                  "B_scale", "P_scale", "normalize", "lr", "wd", "verbose", "backend"])
+        return DPLRKernel(features: h, channels: channels, stateSize: n, measure: measure, length: length,
+                          dtMin: Float(dtMin), dtMax: Float(dtMax), bandlimit: bandlimit.map { Float($0) }, rng: &rng)
+    }
+
+    /// The EMA kernel described by the official `EMAKernel` arguments.
+    static func emaKernel(arguments a: ModuleArguments, features h: Int, channels: Int, rng: inout SeededRNG) throws -> EMAKernel {
+        let n = try a.int("d_state", default: 2)
+        guard n >= 1 else { throw OfficialModuleError.unsupportedArgument(key: "d_state", value: "\(n)", reason: "must be positive") }
+        let tie = try a.bool("dt_tie", default: false)
+        try a.expect("efficient_bidirectional", in: ["false"], reason: "tied bidirectional EMA parameters are not implemented")
+        a.accept(["lr", "wd", "verbose"])
+        return EMAKernel(features: h, channels: channels, stateSize: n, dtTie: tie, rng: &rng)
     }
 
     /// The S4D kernel described by the official `SSMKernelDiag` arguments.
@@ -109,7 +167,7 @@ public enum OfficialLoader {
         }
         let discName = try a.string("disc", default: "zoh")
         guard let disc = Discretization(rawValue: discName) else {
-            throw OfficialModuleError.unsupportedArgument(key: "disc", value: discName, reason: "only zoh and bilinear are implemented")
+            throw OfficialModuleError.unsupportedArgument(key: "disc", value: discName, reason: "implemented: zoh, bilinear, dss")
         }
         let dtMin = try a.double("dt_min", default: 0.001), dtMax = try a.double("dt_max", default: 0.1)
         guard dtMin > 0 && dtMax >= dtMin else {

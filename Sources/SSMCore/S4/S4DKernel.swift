@@ -7,6 +7,10 @@ public enum Discretization: String, Sendable, Codable {
     case zoh
     /// Bilinear (Tustin): `dA = (1 + dt·A/2)/(1 − dt·A/2)`, `dB = dt/(1 − dt·A/2) · B`.
     case bilinear
+    /// The official `disc='dss'`: DSS's normalisation over the kernel's `L` positions,
+    /// `K = Re Σ C·B·(e^{dtA} − 1)/((e^{dtA·L} − 1)·A) · e^{dtA·l}` (real part, no factor 2);
+    /// convolution only (see ``S4DKernel``).
+    case dss
 }
 
 /// The S4D (diagonal SSM) convolution kernel, as a fused autograd op with analytic gradients for
@@ -17,7 +21,7 @@ public enum Discretization: String, Sendable, Codable {
 /// `c` `(C, H, N, 2)`, where `N` is half the state size (one of each conjugate pair is stored) and
 /// the `S` SSM copies repeat over `H` (`h` uses copy `h mod S`).
 ///
-///     A   = −exp(aReal) − i·aImag                       (real transform exp, imaginary none)
+///     A   = −f(aReal) − i·aImag                         (f = exp, or a StableSSM map; imaginary none)
 ///     dt  = exp(invDt) · rate
 ///     C'  = C · [dt/rate · |aImag| / 2π < bandlimit/2]   (mask only when a bandlimit is given)
 ///     ZOH:      K[c, h, l] = 2·Re Σ_n C'·B·(exp(dt·A) − 1)/A · exp(dt·A·l)
@@ -31,9 +35,9 @@ public enum Discretization: String, Sendable, Codable {
 /// `Σ_l g_l conj(z)^l` and `Σ_l g_l·l·conj(z)^l`, then the chain rule through `W` and `z`.
 public func s4dKernel(invDt: Variable, aReal: Variable, aImag: Variable, b: Variable, c: Variable,
                       length L: Int, rate: Float = 1, discretization: Discretization,
-                      bandlimit: Float? = nil) -> Variable {
+                      bandlimit: Float? = nil, reparam: RealReparameterization = .exp) -> Variable {
     let modes = S4DModes(invDt: invDt.value, aReal: aReal.value, aImag: aImag.value, b: b.value, c: c.value,
-                         rate: rate, discretization: discretization, bandlimit: bandlimit)
+                         rate: rate, discretization: discretization, bandlimit: bandlimit, reparam: reparam)
     let k = modes.kernel(length: L)
     return Variable(k, parents: [invDt, aReal, aImag, b, c]) { g in
         modes.backward(g, length: L)
@@ -43,9 +47,10 @@ public func s4dKernel(invDt: Variable, aReal: Variable, aImag: Variable, b: Vari
 /// The discrete diagonal system `(dA, dB, dC)` of the S4D parameters (for recurrent mode):
 /// `dA` `(H, N, 2)`, `dB` `(H, N, 2)`, `dC` `(C, H, N, 2)` = `C'` (masked).
 public func s4dDiscreteSystem(invDt: Tensor, aReal: Tensor, aImag: Tensor, b: Tensor, c: Tensor, rate: Float = 1,
-                              discretization: Discretization, bandlimit: Float? = nil) -> DiagonalSystem {
+                              discretization: Discretization, bandlimit: Float? = nil,
+                              reparam: RealReparameterization = .exp) -> DiagonalSystem {
     let m = S4DModes(invDt: invDt, aReal: aReal, aImag: aImag, b: b, c: c, rate: rate,
-                     discretization: discretization, bandlimit: bandlimit)
+                     discretization: discretization, bandlimit: bandlimit, reparam: reparam)
     var dA = Tensor.zeros([m.H, m.N, 2]), dB = Tensor.zeros([m.H, m.N, 2]), dC = Tensor.zeros([m.C, m.H, m.N, 2])
     for h in 0..<m.H {
         for n in 0..<m.N {
@@ -91,6 +96,7 @@ struct S4DModes {
     let H: Int, S: Int, N: Int, C: Int
     let rate: Double
     let discretization: Discretization
+    let reparam: RealReparameterization
     let dtPerMode: Bool
     let invDt: Tensor, aReal: Tensor, aImag: Tensor, b: Tensor, c: Tensor
     /// Per `(h, n)`: `A`, `dt`, `dt·A`, the Vandermonde base `z` and its log `x` (`z^l = exp(l·x)`),
@@ -99,7 +105,7 @@ struct S4DModes {
     var factor: [Complex64] = [], bScaled: [Complex64] = [], mask: [Double] = []
 
     init(invDt: Tensor, aReal: Tensor, aImag: Tensor, b: Tensor, c: Tensor, rate: Float,
-         discretization: Discretization, bandlimit: Float?) {
+         discretization: Discretization, bandlimit: Float?, reparam: RealReparameterization = .exp) {
         precondition(aReal.rank == 2 && aImag.shape == aReal.shape, "A_real/A_imag must both be (S, N): \(aReal.shape), \(aImag.shape)")
         S = aReal.shape[0]; N = aReal.shape[1]
         precondition(c.rank == 4 && c.shape[2] == N && c.shape[3] == 2, "C must be (C, H, \(N), 2), got \(c.shape)")
@@ -110,6 +116,7 @@ struct S4DModes {
         precondition(rate > 0, "rate must be positive, got \(rate)")
         self.rate = Double(rate)
         self.discretization = discretization
+        self.reparam = reparam
         dtPerMode = invDt.shape[1] == N && N != 1
         self.invDt = invDt; self.aReal = aReal; self.aImag = aImag; self.b = b; self.c = c
         let count = H * N
@@ -119,7 +126,7 @@ struct S4DModes {
         for h in 0..<H {
             let s = h % S
             for n in 0..<N {
-                let a = Complex64(-Foundation.exp(Double(aReal.data[s * N + n])), -Double(aImag.data[s * N + n]))
+                let a = Complex64(-reparam.apply(Double(aReal.data[s * N + n])), -Double(aImag.data[s * N + n]))
                 let id = invDt.data[dtPerMode ? h * N + n : h]
                 let d = Foundation.exp(Double(id)) * self.rate
                 let q = a * d
@@ -135,6 +142,8 @@ struct S4DModes {
                     xx = q
                     zz = q.exp
                     f = (zz - .one) / a
+                case .dss:
+                    preconditionFailure("disc='dss' is evaluated by S4DKernel's normalised path, not S4DModes")
                 case .bilinear:
                     let half = q * 0.5
                     zz = (.one + half) / (.one - half)
@@ -154,163 +163,69 @@ struct S4DModes {
         return Complex64(Double(c.data[2 * j]) * m, Double(c.data[2 * j + 1]) * m)
     }
 
-    /// Block length `Lb ≈ √L` and block count for the Vandermonde GEMMs.
-    static func blocks(_ L: Int) -> (Int, Int) {
-        let lb = max(1, Int(Double(L).squareRoot().rounded(.up)))
-        return (lb, (L + lb - 1) / lb)
-    }
-
-    /// Powers of `z` for one `h`: `table[n][j] = z_n^j` (`j < Lb`), `anchor[n][b] = z_n^{b·Lb}`.
-    func powers(_ h: Int, lb: Int, nb: Int, table: inout [Complex64], anchor: inout [Complex64]) {
-        for n in 0..<N {
-            let i = h * N + n
-            var t = Complex64.one
-            let zi = z[i]
-            for j in 0..<lb { table[n * lb + j] = t; t = t * zi }
-            let step = (x[i] * Double(lb)).exp
-            var a = Complex64.one
-            for bI in 0..<nb { anchor[n * nb + bI] = a; a = a * step }
-        }
+    /// The kernel as a ``VandermondeSum``: `W = 2·C'·B·F` (the factor 2 of the conjugate pairs), `x = log z`.
+    var vandermonde: VandermondeSum {
+        var w = [Complex64](repeating: Complex64(0), count: C * H * N)
+        for ci in 0..<C { for h in 0..<H { for n in 0..<N {
+            w[(ci * H + h) * N + n] = cMasked(ci, h, n) * bScaled[h * N + n] * 2
+        }}}
+        return VandermondeSum(C: C, H: H, N: N, w: w, x: x)
     }
 
     /// `K (C, H, L)`.
-    func kernel(length L: Int) -> Tensor {
-        precondition(L >= 1, "kernel length must be positive, got \(L)")
-        let (lb, nb) = S4DModes.blocks(L)
-        var out = Tensor.zeros([C, H, L])
-        out.data.withUnsafeMutableBufferPointer { ob in
-            let op = ob.baseAddress!
-            parallelRanges(H) { range in
-                var table = [Complex64](repeating: .one, count: N * lb), anchor = [Complex64](repeating: .one, count: N * nb)
-                var xmat = [Float](repeating: 0, count: C * nb * 2 * N)   // (C·nb, 2N): [Re, −Im] of W·anchor
-                var tmat = [Float](repeating: 0, count: 2 * N * lb)       // (2N, Lb):   [Re; Im] of z^j
-                var kmat = [Float](repeating: 0, count: C * nb * lb)      // (C·nb, Lb)
-                for h in range {
-                    powers(h, lb: lb, nb: nb, table: &table, anchor: &anchor)
-                    for n in 0..<N {
-                        for j in 0..<lb {
-                            tmat[n * lb + j] = Float(table[n * lb + j].re)
-                            tmat[(N + n) * lb + j] = Float(table[n * lb + j].im)
-                        }
-                    }
-                    for ci in 0..<C {
-                        for n in 0..<N {
-                            let w = cMasked(ci, h, n) * bScaled[h * N + n]
-                            for bI in 0..<nb {
-                                let v = w * anchor[n * nb + bI]
-                                let row = (ci * nb + bI) * 2 * N
-                                xmat[row + n] = Float(v.re)
-                                xmat[row + N + n] = Float(-v.im)
-                            }
-                        }
-                    }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(C * nb), Int32(lb), Int32(2 * N),
-                                2, xmat, Int32(2 * N), tmat, Int32(lb), 0, &kmat, Int32(lb))
-                    for ci in 0..<C {
-                        let dst = op + (ci * H + h) * L
-                        kmat.withUnsafeBufferPointer { km in
-                            dst.update(from: km.baseAddress! + ci * nb * lb, count: L)
-                        }
-                    }
-                }
-            }
-        }
-        return out
-    }
+    func kernel(length L: Int) -> Tensor { vandermonde.kernel(length: L) }
 
     /// Gradients `[inv_dt, A_real, A_imag, B, C]` from `∂K` `(C, H, L)`.
     func backward(_ g: Tensor, length L: Int) -> [Tensor?] {
-        let (lb, nb) = S4DModes.blocks(L)
+        // S0 = Σ_l g_l conj(z)^l,  S1 = Σ_l g_l·l·conj(z)^l per (c, h, n).
+        let (s0, s1) = vandermonde.moments(g, length: L)
         // Per-(h, n) gradients of A, B (complex) and dt (real); reduced over the H/S repeats below.
         var gA = [Complex64](repeating: Complex64(0), count: H * N)
         var gB = [Complex64](repeating: Complex64(0), count: H * N)
         var gDt = [Double](repeating: 0, count: H * N)
         var gC = Tensor.zeros(c.shape)
-        g.data.withUnsafeBufferPointer { gb in
-        gA.withUnsafeMutableBufferPointer { gAb in
-        gB.withUnsafeMutableBufferPointer { gBb in
-        gDt.withUnsafeMutableBufferPointer { gDtb in
-        gC.data.withUnsafeMutableBufferPointer { gCb in
-            let gp = gb.baseAddress!, gAp = gAb.baseAddress!, gBp = gBb.baseAddress!, gDtp = gDtb.baseAddress!
-            let gCp = gCb.baseAddress!
-            parallelRanges(H) { range in
-                var table = [Complex64](repeating: .one, count: N * lb), anchor = [Complex64](repeating: .one, count: N * nb)
-                var gmat = [Float](repeating: 0, count: C * nb * lb)   // (C·nb, Lb) ∂K in blocks, zero-padded
-                var tmat = [Float](repeating: 0, count: lb * 4 * N)    // (Lb, 4N): conj(z^j), j·conj(z^j)
-                var rmat = [Float](repeating: 0, count: C * nb * 4 * N)
-                for h in range {
-                    powers(h, lb: lb, nb: nb, table: &table, anchor: &anchor)
-                    for j in 0..<lb {
-                        for n in 0..<N {
-                            let t = table[n * lb + j]
-                            let row = j * 4 * N
-                            tmat[row + n] = Float(t.re)
-                            tmat[row + N + n] = Float(-t.im)
-                            tmat[row + 2 * N + n] = Float(Double(j) * t.re)
-                            tmat[row + 3 * N + n] = Float(-Double(j) * t.im)
-                        }
-                    }
-                    for ci in 0..<C {
-                        let src = gp + (ci * H + h) * L
-                        gmat.withUnsafeMutableBufferPointer { gm in
-                            let d = gm.baseAddress! + ci * nb * lb
-                            d.update(from: src, count: L)
-                            (d + L).update(repeating: 0, count: nb * lb - L)
-                        }
-                    }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(C * nb), Int32(4 * N), Int32(lb),
-                                1, gmat, Int32(lb), tmat, Int32(4 * N), 0, &rmat, Int32(4 * N))
-                    for n in 0..<N {
-                        let i = h * N + n
-                        var gx = Complex64(0), gF = Complex64(0), gBsum = Complex64(0)
-                        let bRaw = Complex64(Double(b.data[2 * ((h % S) * N + n)]), Double(b.data[2 * ((h % S) * N + n) + 1]))
-                        for ci in 0..<C {
-                            // S0 = Σ_l g_l conj(z)^l,  S1 = Σ_l g_l·l·conj(z)^l.
-                            var s0 = Complex64(0), s1 = Complex64(0)
-                            for bI in 0..<nb {
-                                let r = (ci * nb + bI) * 4 * N
-                                let m0 = Complex64(Double(rmat[r + n]), Double(rmat[r + N + n]))
-                                let m1 = Complex64(Double(rmat[r + 2 * N + n]), Double(rmat[r + 3 * N + n]))
-                                let ac = anchor[n * nb + bI].conjugate
-                                s0 += ac * m0
-                                s1 += ac * (m0 * Double(bI * lb) + m1)
-                            }
-                            let cm = cMasked(ci, h, n)
-                            let w = cm * bScaled[i]
-                            let gW = s0 * 2                         // ∂L/∂W (complex gradient convention)
-                            gx += w.conjugate * s1 * 2              // ∂L/∂x, x = log z
-                            gF += (cm * bRaw).conjugate * gW
-                            gBsum += (cm * factor[i]).conjugate * gW
-                            let gc = (bScaled[i]).conjugate * gW * mask[i]
-                            let j = (ci * H + h) * N + n
-                            gCp[2 * j] = Float(gc.re)
-                            gCp[2 * j + 1] = Float(gc.im)
-                        }
-                        // Chain rule through F(dt, A) and x(dt, A).
-                        let a = A[i], d = dt[i], q = Q[i]
-                        let dFdA: Complex64, dFdDt: Complex64, dxdA: Complex64, dxdDt: Complex64
-                        switch discretization {
-                        case .zoh:
-                            let e = z[i]
-                            dFdA = e * d / a - (e - .one) / (a * a)
-                            dFdDt = e
-                            dxdA = Complex64(d)
-                            dxdDt = a
-                        case .bilinear:
-                            let den = Complex64.one - q * 0.5
-                            dFdA = Complex64(d * d * 0.5) / (den * den)
-                            dFdDt = Complex64.one / (den * den)
-                            let r = Complex64.one / (Complex64.one - q * q * 0.25)
-                            dxdA = r * d
-                            dxdDt = a * r
-                        }
-                        gAp[i] = dFdA.conjugate * gF + dxdA.conjugate * gx
-                        gDtp[i] = (dFdDt.conjugate * gF + dxdDt.conjugate * gx).re
-                        gBp[i] = gBsum
-                    }
+        for h in 0..<H {
+            for n in 0..<N {
+                let i = h * N + n
+                var gx = Complex64(0), gF = Complex64(0), gBsum = Complex64(0)
+                let bRaw = Complex64(Double(b.data[2 * ((h % S) * N + n)]), Double(b.data[2 * ((h % S) * N + n) + 1]))
+                for ci in 0..<C {
+                    let j = (ci * H + h) * N + n
+                    let cm = cMasked(ci, h, n)
+                    let w = cm * bScaled[i]
+                    let gW = s0[j] * 2                      // ∂L/∂W (complex gradient convention)
+                    gx += w.conjugate * s1[j] * 2           // ∂L/∂x, x = log z
+                    gF += (cm * bRaw).conjugate * gW
+                    gBsum += (cm * factor[i]).conjugate * gW
+                    let gc = (bScaled[i]).conjugate * gW * mask[i]
+                    gC.data[2 * j] = Float(gc.re)
+                    gC.data[2 * j + 1] = Float(gc.im)
                 }
+                // Chain rule through F(dt, A) and x(dt, A).
+                let a = A[i], d = dt[i], q = Q[i]
+                let dFdA: Complex64, dFdDt: Complex64, dxdA: Complex64, dxdDt: Complex64
+                switch discretization {
+                case .zoh:
+                    let e = z[i]
+                    dFdA = e * d / a - (e - .one) / (a * a)
+                    dFdDt = e
+                    dxdA = Complex64(d)
+                    dxdDt = a
+                case .dss:
+                    preconditionFailure("disc='dss' has no S4DModes gradient")
+                case .bilinear:
+                    let den = Complex64.one - q * 0.5
+                    dFdA = Complex64(d * d * 0.5) / (den * den)
+                    dFdDt = Complex64.one / (den * den)
+                    let r = Complex64.one / (Complex64.one - q * q * 0.25)
+                    dxdA = r * d
+                    dxdDt = a * r
+                }
+                gA[i] = dFdA.conjugate * gF + dxdA.conjugate * gx
+                gDt[i] = (dFdDt.conjugate * gF + dxdDt.conjugate * gx).re
+                gB[i] = gBsum
             }
-        }}}}}
+        }
         // Reduce over the repeats of each SSM copy and through the parameter transforms.
         var gInvDt = Tensor.zeros(invDt.shape), gAReal = Tensor.zeros(aReal.shape), gAImag = Tensor.zeros(aImag.shape)
         var gBt = Tensor.zeros(b.shape)
@@ -330,8 +245,8 @@ struct S4DModes {
         for s in 0..<S {
             for n in 0..<N {
                 let j = s * N + n
-                // A = −exp(A_real) − i·A_imag.
-                gAReal.data[j] = Float(-Foundation.exp(Double(aReal.data[j])) * accA[j].re)
+                // A = −f(A_real) − i·A_imag  (f = exp unless reparameterised).
+                gAReal.data[j] = Float(-reparam.derivative(Double(aReal.data[j])) * accA[j].re)
                 gAImag.data[j] = Float(-accA[j].im)
                 gBt.data[2 * j] = Float(accB[j].re)
                 gBt.data[2 * j + 1] = Float(accB[j].im)

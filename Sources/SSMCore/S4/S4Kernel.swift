@@ -29,13 +29,16 @@ public struct S4DKernelConfiguration: Codable, Equatable, Sendable {
     public var dtTie: Bool = true
     /// Zero `C_n` for modes whose frequency `dt·|Im A_n|/2π` reaches `bandlimit/2`.
     public var bandlimit: Float? = nil
+    /// The map from `A_real` to `−Re A` (`exp`, as the official code, or a StableSSM map).
+    public var reparam: RealReparameterization = .exp
 
     public init(features: Int, stateSize: Int = 64, channels: Int = 1, ssmCopies: Int? = nil,
                 initialization: Initialization = .diagLin, discretization: Discretization = .zoh,
-                dtMin: Float = 0.001, dtMax: Float = 0.1, dtTie: Bool = true, bandlimit: Float? = nil) {
+                dtMin: Float = 0.001, dtMax: Float = 0.1, dtTie: Bool = true, bandlimit: Float? = nil,
+                reparam: RealReparameterization = .exp) {
         self.features = features; self.stateSize = stateSize; self.channels = channels; self.ssmCopies = ssmCopies
         self.initialization = initialization; self.discretization = discretization
-        self.dtMin = dtMin; self.dtMax = dtMax; self.dtTie = dtTie; self.bandlimit = bandlimit
+        self.dtMin = dtMin; self.dtMax = dtMax; self.dtTie = dtTie; self.bandlimit = bandlimit; self.reparam = reparam
     }
 }
 
@@ -84,7 +87,7 @@ public final class S4DKernel: DiagonalSequenceKernel {
             for k in 0..<n2 {
                 let v: Float = kind == .diagLin ? Float.pi * Float(k) : nFull / Float.pi * (nFull / Float(1 + 2 * k) - 1)
                 imag.append(max(v, 1e-4))
-                real.append(log(Float(0.5)))
+                real.append(Float(config.reparam.inverse(0.5)))
             }
         }
         aReal = Variable(Tensor(shape: [s, n2], data: real), requiresGrad: true, name: "A_real")
@@ -99,13 +102,68 @@ public final class S4DKernel: DiagonalSequenceKernel {
     }
 
     public func kernel(length: Int, rate: Float = 1) -> Variable {
-        s4dKernel(invDt: invDt, aReal: aReal, aImag: aImag, b: b, c: c, length: length, rate: rate,
-                  discretization: configuration.discretization, bandlimit: configuration.bandlimit)
+        if configuration.discretization == .dss { return dssNormalizedKernel(length: length, rate: rate) }
+        return s4dKernel(invDt: invDt, aReal: aReal, aImag: aImag, b: b, c: c, length: length, rate: rate,
+                  discretization: configuration.discretization, bandlimit: configuration.bandlimit,
+                  reparam: configuration.reparam)
+    }
+
+    /// The official `disc='dss'` kernel (see ``Discretization/dss``), built from ordinary autograd
+    /// ops and the fused Vandermonde sum: `W = C'·B·(e^{dtA} − 1)·conj(x)/(|x|² + 1e−7)` with
+    /// `x = (e^{dtA·L} − 1)·A` (the official regularised reciprocal), `K = Re Σ W e^{dtA·l}`.
+    /// (`Re A < 0` always holds here, so the official branch for positive real parts never applies.)
+    func dssNormalizedKernel(length L: Int, rate: Float) -> Variable {
+        let h = features, n2 = modes, s = aReal.shape[0]
+        func repeated(_ v: Variable) -> Variable { s == h ? v : concat([Variable](repeating: v, count: h / s), axis: 0) }
+        let lam = ComplexVariable(re: configuration.reparam.apply(repeated(aReal)) * -1, im: repeated(aImag) * -1)   // (H, N2)
+        let dt = exp(invDt) * rate                                                    // (H, 1) or (H, N2)
+        let dtLam = lam * dt
+        let num = dtLam.exp + -1
+        let x = (dtLam * Float(L)).exp + -1
+        let xl = x * lam
+        let rcp = ComplexVariable(re: xl.re, im: xl.im * -1) * (1 / (xl.squaredMagnitude + 1e-7))
+        let bv = ComplexVariable(re: repeated(ComplexVariable(interleaved: b).reshaped([s, n2]).re),
+                                 im: repeated(ComplexVariable(interleaved: b).reshaped([s, n2]).im))
+        var cv = ComplexVariable(interleaved: c)                                       // (C, H, N2)
+        if let bandlimit = configuration.bandlimit {
+            let perMode = invDt.shape[1] != 1
+            let mask = (0..<(h * n2)).map { j -> Float in
+                let id = invDt.value.data[perMode ? j : j / n2]
+                let f = Foundation.exp(id) * abs(aImag.value.data[(j / n2 % s) * n2 + j % n2]) / (2 * Float.pi)
+                return f < bandlimit * 0.5 ? 1 : 0
+            }
+            cv = cv * Variable.constant(Tensor(shape: [1, h, n2], data: mask))
+        }
+        let w = cv * (bv * num * rcp).reshaped([1, h, n2])
+        return vandermondeKernel(weights: w, logBase: dtLam, length: L)
+    }
+
+    /// No recurrence for `disc='dss'` (its kernel depends on the length, as upstream, which has no step).
+    public func recurrence(rate: Float) -> (any KernelRecurrence)? {
+        configuration.discretization == .dss ? nil : discreteSystem(rate: rate)
     }
 
     /// `(dA, dB, dC)` of the current parameters.
     public func discreteSystem(rate: Float = 1) -> DiagonalSystem {
         s4dDiscreteSystem(invDt: invDt.value, aReal: aReal.value, aImag: aImag.value, b: b.value, c: c.value,
-                          rate: rate, discretization: configuration.discretization, bandlimit: configuration.bandlimit)
+                          rate: rate, discretization: configuration.discretization, bandlimit: configuration.bandlimit,
+                          reparam: configuration.reparam)
+    }
+}
+
+extension S4DKernel {
+    /// The registry row: `s4d`, the diagonal kernel with the official parameterisation.
+    public static let entry = KernelEntry(
+        name: "s4d", summary: "diagonal S4 (S4D): A = −f(A_real) − i·A_imag, ZOH or bilinear",
+        initializations: ["diag-lin", "diag-inv", "diag"], discretizations: ["zoh", "bilinear", "dss"],
+        hasStepMode: true, continuousTime: true, rateNote: "dt × rate: the same continuous system at another resolution",
+        supportsReparameterization: true, supportsLiquid: true
+    ) { o, shape, rng in
+        let config = S4DKernelConfiguration(
+            features: shape.features, stateSize: o.stateSize, channels: shape.channels, ssmCopies: o.ssmCopies,
+            initialization: S4DKernelConfiguration.Initialization(rawValue: try o.resolvedInitialization()) ?? .diagLin,
+            discretization: Discretization(rawValue: try o.resolvedDiscretization()) ?? .zoh,
+            dtMin: o.dtMin, dtMax: o.dtMax, bandlimit: o.bandlimit, reparam: o.resolvedReparameterization)
+        return S4DKernel(config, rng: &rng)
     }
 }

@@ -234,7 +234,7 @@ struct TrainClassifier: ParsableCommand {
         let classifier: ImageClassifier
         if let model { classifier = model } else {
             var rng = SeededRNG(seed: options.seed)
-            classifier = ImageClassifier(freshConfig(classNames: train.classNames), rng: &rng)
+            classifier = try ImageClassifier(freshConfig(classNames: train.classNames), rng: &rng)
         }
         if let val {
             let (v, s) = try ModelData.load(val, for: classifier, size: trainSize) { d, t in
