@@ -128,13 +128,14 @@ final class S4BlockTests: XCTestCase {
             catch let e as OfficialModuleError { return e } catch { return nil }
         }
         XCTAssertEqual(error(#"{"d_model": 4, "d_state": 8, "mode": "diag", "colour": 1}"#, weights), .unknownArguments(["colour"]))
-        XCTAssertEqual(error(#"{"d_model": 4, "d_state": 8, "mode": "nplr"}"#, weights),
-                       .unsupportedArgument(key: "mode", value: "nplr", reason: "only the diagonal kernel (diag, s4d) is implemented"))
+        XCTAssertEqual(error(#"{"d_model": 4, "d_state": 8, "mode": "nplr"}"#, weights), .missingArgument("l_max"))
+        XCTAssertEqual(error(#"{"d_model": 4, "d_state": 8, "mode": "shift"}"#, weights),
+                       .unsupportedArgument(key: "mode", value: "shift", reason: "implemented kernels: diag (s4d), dplr, ema, conv"))
         XCTAssertEqual(error(#"{"d_model": "4", "mode": "diag"}"#, weights), .wrongType(key: "d_model", expected: "an integer"))
         XCTAssertEqual(error(#"{"d_state": 8, "mode": "diag"}"#, weights), .missingArgument("d_model"))
         XCTAssertEqual(error(#"[1, 2]"#, weights), .invalidArguments("not a JSON object"))
-        XCTAssertEqual(error(#"{"d_model": 4, "d_state": 8, "mode": "diag", "disc": "dss"}"#, weights),
-                       .unsupportedArgument(key: "disc", value: "dss", reason: "only zoh and bilinear are implemented"))
+        XCTAssertEqual(error(#"{"d_model": 4, "d_state": 8, "mode": "diag", "disc": "foh"}"#, weights),
+                       .unsupportedArgument(key: "disc", value: "foh", reason: "implemented: zoh, bilinear, dss"))
         var missing = weights; missing["layer.D"] = nil
         XCTAssertEqual(error(good, missing), .weights(.missingKey("layer.D")))
         var extra = weights; extra["layer.kernel.P"] = Tensor.zeros([1])
