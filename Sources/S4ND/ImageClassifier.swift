@@ -150,3 +150,9 @@ public final class ImageClassifier: Layer {
         return linear(pooled, decoder.weight, decoder.bias)                               // (B, classes)
     }
 }
+
+extension ImageClassifier: KernelHolder {
+    public var namedKernels: [(String, any SequenceKernel)] {
+        blocks.enumerated().flatMap { i, b in b.layer.namedKernels.map { ("layers.\(i).layer.\($0.0)", $0.1) } }
+    }
+}

@@ -111,3 +111,7 @@ public final class S4ND: Layer {
         return back.permuted(inverse)
     }
 }
+
+extension S4ND: KernelHolder {
+    public var namedKernels: [(String, any SequenceKernel)] { kernels.enumerated().map { ("kernel.\($0.offset)", $0.element) } }
+}

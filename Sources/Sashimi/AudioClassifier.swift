@@ -94,3 +94,9 @@ public final class AudioClassifier: Layer {
         return head(x.mean(axis: 2))                                             // (B, classes)
     }
 }
+
+extension AudioClassifier: KernelHolder {
+    public var namedKernels: [(String, any SequenceKernel)] {
+        blocks.enumerated().flatMap { i, b in kernels(of: b, prefix: "blocks.\(i)") } + kernels(of: final, prefix: "final")
+    }
+}

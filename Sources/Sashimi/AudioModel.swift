@@ -124,3 +124,7 @@ public final class AudioStepper {
         return logits.pointer
     }
 }
+
+extension SashimiAudioModel: KernelHolder {
+    public var namedKernels: [(String, any SequenceKernel)] { kernels(of: backbone, prefix: "backbone") }
+}

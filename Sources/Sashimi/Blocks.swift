@@ -121,3 +121,7 @@ public final class ResidualBlock: SequenceLayer {
         return true
     }
 }
+
+extension ResidualBlock: KernelHolder {
+    public var namedKernels: [(String, any SequenceKernel)] { kernels(of: layer, prefix: "layer") }
+}

@@ -192,3 +192,12 @@ public final class Sashimi: SequenceLayer {
         return true
     }
 }
+
+extension Sashimi: KernelHolder {
+    public var namedKernels: [(String, any SequenceKernel)] {
+        var out: [(String, any SequenceKernel)] = []
+        for (i, l) in cLayers.enumerated() { out += kernels(of: l, prefix: "c_layers.\(i)") }
+        for (k, block) in uLayers.enumerated() { for (j, l) in block.enumerated() { out += kernels(of: l, prefix: "u_layers.\(k).\(j)") } }
+        return out
+    }
+}

@@ -97,22 +97,25 @@ public enum ImageFolder {
         var errors = [MediaError?](repeating: nil, count: files.count)
         let lock = NSLock()
         var done = 0
-        Parallel.forEach(files.count) { i in
-            do {
-                var img = try PNGFile.read(files[i].0, mode: mode, limits: limits)
-                img = img.resized(height: height, width: width)
-                images.withUnsafeMutableBufferPointer { o in
-                    img.pixels.withUnsafeBufferPointer { p in (o.baseAddress! + i * s).update(from: p.baseAddress!, count: s) }
+        // Workers write through pointers taken once: mutating the arrays themselves from several
+        // threads would race on their copy-on-write check.
+        images.withUnsafeMutableBufferPointer { ib in ok.withUnsafeMutableBufferPointer { okb in errors.withUnsafeMutableBufferPointer { eb in
+            let (ib, okb, eb) = (ib, okb, eb)
+            Parallel.forEach(files.count) { i in
+                do {
+                    var img = try PNGFile.read(files[i].0, mode: mode, limits: limits)
+                    img = img.resized(height: height, width: width)
+                    img.pixels.withUnsafeBufferPointer { p in (ib.baseAddress! + i * s).update(from: p.baseAddress!, count: s) }
+                    okb[i] = true
+                } catch let e as MediaError {
+                    eb[i] = e
+                } catch {
+                    eb[i] = MediaError(file: files[i].0, reason: .io("\(error)"))
                 }
-                ok[i] = true
-            } catch let e as MediaError {
-                errors[i] = e
-            } catch {
-                errors[i] = MediaError(file: files[i].0, reason: .io("\(error)"))
+                lock.lock(); done += 1; let d = done; lock.unlock()
+                if d % 1000 == 0 || d == files.count { progress?(d, files.count) }
             }
-            lock.lock(); done += 1; let d = done; lock.unlock()
-            if d % 1000 == 0 || d == files.count { progress?(d, files.count) }
-        }
+        }}}
         var kept: [Float] = [], labels: [Int] = [], names: [String] = []
         kept.reserveCapacity(images.count)
         for i in 0..<files.count where ok[i] {

@@ -7,6 +7,7 @@ struct SSM: ParsableCommand {
         abstract: "State-space models on real signals.",
         subcommands: [
             Info.self,
+            Inspect.self,
             Dataset.self,
             TrainClassifier.self,
             Evaluate.self,

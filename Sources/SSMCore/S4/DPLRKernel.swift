@@ -219,7 +219,8 @@ public final class DPLRKernel: SequenceKernel {
     public static let entry = KernelEntry(
         name: "dplr", summary: "the original S4: diagonal plus low-rank HiPPO A, bilinear, Cauchy + Woodbury kernel",
         initializations: ["legs", "fout", "legt"], discretizations: ["bilinear"], hasStepMode: true, continuousTime: true,
-        rateNote: "dt × rate, evaluated on round(l_kernel / rate) roots of unity", supportsReparameterization: true
+        rateNote: "dt × rate, evaluated on round(l_kernel / rate) roots of unity", supportsReparameterization: true,
+        supportsBandlimit: true
     ) { o, shape, rng in
         guard let l = shape.maxLength else {
             throw KernelOptionsError.invalid(field: "l_max", value: "null", reason: "dplr needs the layer's training length (l_kernel)")

@@ -173,19 +173,21 @@ public struct KernelEntry: Sendable {
     public let continuousTime: Bool
     /// How the kernel treats a sampling-rate change.
     public let rateNote: String
-    /// Whether `reparam` and `liquid_degree` apply.
+    /// Whether `reparam`, `liquid_degree` and `bandlimit` apply.
     public let supportsReparameterization: Bool
     public let supportsLiquid: Bool
+    public let supportsBandlimit: Bool
     /// Builds a freshly initialised kernel; options are already validated.
     public let build: @Sendable (KernelOptions, KernelShape, inout SeededRNG) throws -> any SequenceKernel
 
     public init(name: String, summary: String, initializations: [String], discretizations: [String], hasStepMode: Bool,
                 continuousTime: Bool, rateNote: String, supportsReparameterization: Bool = false, supportsLiquid: Bool = false,
+                supportsBandlimit: Bool = false,
                 build: @escaping @Sendable (KernelOptions, KernelShape, inout SeededRNG) throws -> any SequenceKernel) {
         self.name = name; self.summary = summary; self.initializations = initializations
         self.discretizations = discretizations; self.hasStepMode = hasStepMode; self.continuousTime = continuousTime
         self.rateNote = rateNote; self.supportsReparameterization = supportsReparameterization
-        self.supportsLiquid = supportsLiquid; self.build = build
+        self.supportsLiquid = supportsLiquid; self.supportsBandlimit = supportsBandlimit; self.build = build
     }
 }
 
@@ -232,7 +234,10 @@ public enum KernelRegistry {
         }
         if !(o.dtMin > 0 && o.dtMin.isFinite) { throw bad("dt_min", "\(o.dtMin)", "must be > 0") }
         if !(o.dtMax >= o.dtMin && o.dtMax.isFinite) { throw bad("dt_max", "\(o.dtMax)", "must be ≥ dt_min (\(o.dtMin)) and finite") }
-        if let b = o.bandlimit, !(b > 0 && b.isFinite) { throw bad("bandlimit", "\(b)", "must be > 0 (leave it out for none)") }
+        if let b = o.bandlimit {
+            if !(b > 0 && b.isFinite) { throw bad("bandlimit", "\(b)", "must be > 0 (leave it out for none)") }
+            if !e.supportsBandlimit { throw bad("bandlimit", "\(b)", "\(e.name) has no bandlimit (s4d and dplr do)") }
+        }
         if let r = o.reparam {
             guard let map = RealReparameterization(rawValue: r) else {
                 throw bad("reparam", r, "valid: \(RealReparameterization.allCases.map(\.rawValue).joined(separator: ", "))")

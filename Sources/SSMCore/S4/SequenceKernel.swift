@@ -59,3 +59,24 @@ public protocol DiagonalSequenceKernel: SequenceKernel {
 extension DiagonalSequenceKernel {
     public func recurrence(rate: Float) -> (any KernelRecurrence)? { discreteSystem(rate: rate) }
 }
+
+/// A layer or model that owns sequence kernels, listed under their parameter-name prefixes
+/// (e.g. `layers.0.layer.kernel.1`), for inspection (`ssm inspect`).
+public protocol KernelHolder {
+    var namedKernels: [(String, any SequenceKernel)] { get }
+}
+
+extension KernelHolder {
+    /// The kernels of `child` (if it holds any) under `prefix.`.
+    public func kernels(of child: Any, prefix: String) -> [(String, any SequenceKernel)] {
+        (child as? KernelHolder)?.namedKernels.map { (prefix + "." + $0.0, $0.1) } ?? []
+    }
+}
+
+extension FFTConv: KernelHolder {
+    public var namedKernels: [(String, any SequenceKernel)] { [("kernel", kernel)] }
+}
+
+extension S4Block: KernelHolder {
+    public var namedKernels: [(String, any SequenceKernel)] { kernels(of: layer, prefix: "layer") }
+}

@@ -25,6 +25,12 @@ struct TrainClassifier: ParsableCommand {
             error: a progress bar on a terminal (epoch, step, loss, accuracy, images/s, ETA), \
             otherwise a progress line about every 10 s.
 
+            Kernels: --kernel picks the 1-D kernel of every S4ND axis from the registry (s4d, dplr, \
+            dss, dlr, ema, sgconv, conv; see `ssm inspect --kernels`), with its own --init, --disc, \
+            --reparam and --kernel-dim. The kernel and its options are stored in the model, so \
+            classify and evaluate need no flag. Continuous kernels (s4d, dplr, dss) are resampled \
+            at other resolutions; the others say in `ssm inspect --kernels` what they do.
+
             --resume continues RUN_DIR/checkpoint.safetensors from its epoch, step and RNG state with \
             the options it was started with; only --epochs may be raised (other model or training \
             options, if given, must equal the checkpoint's).
@@ -37,6 +43,10 @@ struct TrainClassifier: ParsableCommand {
               # a quick tiny model on 2000 images
               ssm train-classifier --data data/fashion/train --max-images 2000 \\
                   --out runs/tiny --d-model 16 --layers 2 --d-state 16 --epochs 3
+
+              # the original S4 kernel (HiPPO-LegS) instead of S4D
+              ssm train-classifier --data data/fashion/train --out runs/dplr \\
+                  --kernel dplr --init legs --epochs 3
 
               # interrupted? continue from the last checkpoint, or train longer
               ssm train-classifier --data data/fashion/train \\
@@ -73,6 +83,7 @@ struct TrainClassifier: ParsableCommand {
     @Option(help: "Seed of initialisation, shuffling, augmentation and the validation split (default 0).") var seed: UInt64?
     @Flag(name: .customLong("no-augment"), help: "No random flips or shifts.") var noAugment = false
     @Flag(help: "Train on RGB (3 channels) instead of gray.") var rgb = false
+    @OptionGroup(title: "Kernel") var kernelGroup: KernelOptionGroup
     @Flag(help: "Continue RUN_DIR/checkpoint.safetensors.") var resume = false
     @Option(name: .customLong("max-images"), help: "Train on a seeded random sample of at most N images of --data.") var maxImages: Int?
 
@@ -93,6 +104,7 @@ struct TrainClassifier: ParsableCommand {
         for (v, name) in [(dtMin, "--dt-min"), (dtMax, "--dt-max")] { if let v, !(v > 0 && v.isFinite) { throw ValidationError("\(name) must be positive (got \(v))") } }
         if let a = dtMin, let b = dtMax, a > b { throw ValidationError("--dt-min \(a) is larger than --dt-max \(b)") }
         if let size, size.height < 4 || size.width < 4 { throw ValidationError("--size must be at least 4x4 (got \(size))") }
+        if !resume { _ = try freshConfig(classNames: []) }
     }
 
     /// Data options remembered in RUN_DIR/run.json so --resume splits the data the same way.
@@ -115,7 +127,7 @@ struct TrainClassifier: ParsableCommand {
         }
     }
 
-    func freshConfig(classNames: [String]) -> ImageClassifierConfig {
+    func freshConfig(classNames: [String]) throws -> ImageClassifierConfig {
         var c = ImageClassifierConfig()
         c.inputChannels = rgb ? 3 : 1
         c.classNames = classNames
@@ -128,6 +140,7 @@ struct TrainClassifier: ParsableCommand {
         if let dropout { c.dropout = dropout }
         if let dtMin { c.dtMin = dtMin }
         if let dtMax { c.dtMax = dtMax }
+        c.kernelOptions = try kernelGroup.applied(to: c.kernelOptions, keepBandlimit: bandlimit.map { $0 > 0 } ?? false)
         return c
     }
 
@@ -156,6 +169,7 @@ struct TrainClassifier: ParsableCommand {
         check(dtMin, c.dtMin, "--dt-min"); check(dtMax, c.dtMax, "--dt-max")
         if let bandlimit, (bandlimit > 0 ? bandlimit : nil) != c.bandlimit { out.append("--bandlimit \(bandlimit) (checkpoint: \(c.bandlimit.map { "\($0)" } ?? "off"))") }
         if noAugment && o.augment { out.append("--no-augment (checkpoint trains with augmentation)") }
+        out += kernelGroup.conflicts(with: c.kernelOptions)
         if rgb != (c.inputChannels == 3) { out.append(rgb ? "--rgb (checkpoint is gray)" : "gray (checkpoint is RGB; add --rgb)") }
         return out
     }
@@ -234,7 +248,7 @@ struct TrainClassifier: ParsableCommand {
         let classifier: ImageClassifier
         if let model { classifier = model } else {
             var rng = SeededRNG(seed: options.seed)
-            classifier = try ImageClassifier(freshConfig(classNames: train.classNames), rng: &rng)
+            classifier = try ImageClassifier(try freshConfig(classNames: train.classNames), rng: &rng)
         }
         if let val {
             let (v, s) = try ModelData.load(val, for: classifier, size: trainSize) { d, t in
@@ -252,7 +266,7 @@ struct TrainClassifier: ParsableCommand {
         } catch { throw CommandError("\(out): cannot write the run folder: \(error.localizedDescription)") }
         let c = classifier.config
         Stderr.line("train-classifier: \(train.count) training, \(validation?.count ?? 0) validation images, \(c.classes) classes, " +
-                    "\(c.trainSize[0])x\(c.trainSize[1]), H=\(c.dModel) layers=\(c.layers) N=\(c.dState), " +
+                    "\(c.trainSize[0])x\(c.trainSize[1]), H=\(c.dModel) layers=\(c.layers) kernel \(c.kernelOptions.summary), " +
                     "\(classifier.parameters.reduce(0) { $0 + $1.value.count }) parameters" +
                     (trainer.epoch > 0 ? "; resuming after epoch \(trainer.epoch)" : ""))
 

@@ -9,6 +9,8 @@ enum JSONValue {
     case null
     case array([JSONValue])
     case object(JSONLine)
+    /// Already-encoded JSON (e.g. a model configuration from its `Codable` form).
+    case raw(String)
 
     var encoded: String {
         switch self {
@@ -18,6 +20,7 @@ enum JSONValue {
         case .null: return "null"
         case .array(let items): return "[" + items.map(\.encoded).joined(separator: ", ") + "]"
         case .object(let line): return line.text
+        case .raw(let text): return text
         case .double(let d):
             guard d.isFinite else { return "null" }
             if d == d.rounded() && abs(d) < 1e15 { return String(Int(d)) }
