@@ -29,20 +29,21 @@ public final class Sashimi: SequenceLayer {
     /// Dropout switches of every block (off unless training).
     public let dropoutContext: DropoutContext
 
-    /// The backbone with its S4 blocks made by `s4Block(width, &rng)`, in the official order of
-    /// construction (down pools, center, up blocks).
+    /// The backbone with its S4 blocks made by `s4Block(width, tier, &rng)` (`tier` = poolings
+    /// above the finest rate, so a tier's sequences are `Π pool[0..<tier]` times shorter), in the
+    /// official order of construction (down pools, center, up blocks).
     public init(dModel: Int, nLayers: Int, pool: [Int], expand: Int, ff: Int, dropout: Float = 0,
-                rng: inout SeededRNG, s4Block: (Int, inout SeededRNG) throws -> any SequenceLayer) rethrows {
+                rng: inout SeededRNG, s4Block: (Int, Int, inout SeededRNG) throws -> any SequenceLayer) rethrows {
         precondition(dModel > 0 && nLayers >= 0 && expand > 0 && ff >= 0 && pool.allSatisfy { $0 > 0 }, "invalid SaShiMi shape")
         self.dModel = dModel
         self.pool = pool
         self.expand = expand
         let context = DropoutContext()
         dropoutContext = context
-        func blocks(_ h: Int, _ rng: inout SeededRNG) throws -> [any SequenceLayer] {
+        func blocks(_ h: Int, _ tier: Int, _ rng: inout SeededRNG) throws -> [any SequenceLayer] {
             var out: [any SequenceLayer] = []
             for _ in 0..<nLayers {
-                out.append(ResidualBlock(layer: try s4Block(h, &rng), dropout: dropout, context: context))
+                out.append(ResidualBlock(layer: try s4Block(h, tier, &rng), dropout: dropout, context: context))
                 if ff > 0 {
                     out.append(ResidualBlock(layer: FFBlock(features: h, expand: ff, dropout: dropout, context: context, rng: &rng),
                                              dropout: dropout, context: context))
@@ -57,11 +58,11 @@ public final class Sashimi: SequenceLayer {
             h *= expand
         }
         dLayers = d
-        cLayers = try blocks(h, &rng)
+        cLayers = try blocks(h, pool.count, &rng)
         var u: [[any SequenceLayer]] = []
-        for p in pool.reversed() {
+        for (i, p) in pool.enumerated().reversed() {
             h /= expand
-            u.append([UpPool(features: h * expand, expand: expand, pool: p, rng: &rng)] + (try blocks(h, &rng)))
+            u.append([UpPool(features: h * expand, expand: expand, pool: p, rng: &rng)] + (try blocks(h, i, &rng)))
         }
         uLayers = u
         norm = LayerNorm(h, axis: 1)

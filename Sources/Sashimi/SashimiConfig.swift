@@ -17,12 +17,53 @@ public struct SashimiConfig: Codable, Equatable, Sendable {
     public var discretization: Discretization = .zoh
     public var dtMin: Float = 0.001
     public var dtMax: Float = 0.1
+    /// Kernel of every S4 block from the registry (`nil` = `s4d` with the options above, as every
+    /// model made before the registry).
+    public var kernel: String? = nil
+    /// The kernel's own initialisation and discretisation when it is not `s4d`.
+    public var kernelInit: String? = nil
+    public var kernelDisc: String? = nil
+    public var reparam: String? = nil
+    public var kernelDim: Int? = nil
+    /// Training length at the finest tier; kernels with a fixed length (`dplr`, `sgconv`, `conv`)
+    /// need it, and every tier's S4 layers get `l_max = lMax / Π pool[0..<tier]`.
+    public var lMax: Int? = nil
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case dModel = "d_model", nLayers = "n_layers", pool, expand, ff, dropout, dState = "d_state", nSSM = "n_ssm"
         case initialization = "init", discretization = "disc", dtMin = "dt_min", dtMax = "dt_max"
+        case kernel, kernelInit = "kernel_init", kernelDisc = "kernel_disc", reparam, kernelDim = "kernel_dim", lMax = "l_max"
+    }
+
+    /// The registry options of every S4 block.
+    public var kernelOptions: KernelOptions {
+        let name = kernel ?? "s4d"
+        if name == "s4d" {
+            return KernelOptions(kernel: "s4d", stateSize: dState, initialization: kernelInit ?? initialization.rawValue,
+                                 discretization: kernelDisc ?? discretization.rawValue, dtMin: dtMin, dtMax: dtMax,
+                                 reparam: reparam, ssmCopies: nSSM)
+        }
+        return KernelOptions(kernel: name, stateSize: dState, initialization: kernelInit, discretization: kernelDisc,
+                             dtMin: dtMin, dtMax: dtMax, reparam: reparam, kernelDim: kernelDim)
+    }
+
+    /// Records validated registry options (`d_state`, `dt_*`, `n_ssm` stay as they are).
+    public mutating func setKernel(_ o: KernelOptions) {
+        reparam = o.reparam
+        if o.kernel == "s4d" {
+            kernel = nil; kernelInit = nil; kernelDisc = nil; kernelDim = nil
+            if let i = o.initialization.flatMap(S4DKernelConfiguration.Initialization.init(rawValue:)) { initialization = i }
+            if let d = o.discretization.flatMap(Discretization.init(rawValue:)) { discretization = d }
+        } else {
+            kernel = o.kernel; kernelInit = o.initialization; kernelDisc = o.discretization; kernelDim = o.kernelDim
+        }
+    }
+
+    /// `l_max` of the S4 layers `tier` poolings down (`nil` without ``lMax``).
+    public func maxLength(tier: Int) -> Int? {
+        lMax.map { l in max(1, l / pool.prefix(tier).reduce(1, *)) }
     }
 
     /// The problems with this configuration, one line each (empty when it can be built).
@@ -37,6 +78,13 @@ public struct SashimiConfig: Codable, Equatable, Sendable {
         if !(2...1024).contains(dState) || dState % 2 != 0 { p.append("d_state must be even and in 2…1024, got \(dState)") }
         if let s = nSSM, s < 1 { p.append("n_ssm must be positive, got \(s)") }
         if !(dtMin > 0 && dtMax >= dtMin && dtMax.isFinite) { p.append("need 0 < dt_min ≤ dt_max, got \(dtMin), \(dtMax)") }
+        if let l = lMax, l < 1 { p.append("l_max must be positive, got \(l)") }
+        do {
+            try KernelRegistry.validate(kernelOptions)
+            if lMax == nil, ["dplr", "sgconv", "conv"].contains(kernelOptions.kernel) {
+                p.append("kernel \(kernelOptions.kernel) needs l_max (the training length)")
+            }
+        } catch { p.append("kernel options: \(error)") }
         if p.isEmpty {
             var h = dModel
             for _ in pool { h *= expand }
@@ -52,17 +100,26 @@ public struct SashimiConfig: Codable, Equatable, Sendable {
     /// The S4 kernel of a block of width `features`.
     public func kernel(features: Int) -> S4DKernelConfiguration {
         S4DKernelConfiguration(features: features, stateSize: dState, ssmCopies: nSSM, initialization: initialization,
-                               discretization: discretization, dtMin: dtMin, dtMax: dtMax)
+                               discretization: discretization, dtMin: dtMin, dtMax: dtMax,
+                               reparam: reparam.flatMap(RealReparameterization.init(rawValue:)) ?? .exp)
     }
 }
 
 extension Sashimi {
-    /// A freshly initialised backbone of `config` (S4 blocks: S4D kernel, GELU, GLU output linear).
+    /// A freshly initialised backbone of `config` (S4 blocks: the registry kernel of
+    /// ``SashimiConfig/kernelOptions``, GELU, GLU output linear). The configuration must have no
+    /// ``SashimiConfig/problems``.
     public convenience init(_ config: SashimiConfig, rng: inout SeededRNG) {
         precondition(config.problems.isEmpty, "invalid SaShiMi configuration: \(config.problems.joined(separator: "; "))")
+        let options = config.kernelOptions
         self.init(dModel: config.dModel, nLayers: config.nLayers, pool: config.pool, expand: config.expand, ff: config.ff,
-                  dropout: config.dropout, rng: &rng) { h, rng in
-            S4Block(kernel: config.kernel(features: h), rng: &rng)
+                  dropout: config.dropout, rng: &rng) { h, tier, rng in
+            if options.kernel == "s4d" { return S4Block(kernel: config.kernel(features: h), rng: &rng) }
+            let l = config.maxLength(tier: tier)
+            // Validated by `problems`; the registry throws only for options it has already accepted.
+            let kernel = try! KernelRegistry.build(options, shape: KernelShape(features: h, channels: 1, maxLength: l), rng: &rng)
+            let conv = FFTConv(kernel: kernel, activation: .gelu, maxKernelLength: l, rng: &rng)
+            return S4Block(layer: conv, rng: &rng)
         }
     }
 
@@ -92,7 +149,7 @@ extension Sashimi {
         s4Args["transposed"] = .bool(true)
         var rng = SeededRNG(seed: seed)
         let model = try Sashimi(dModel: dModel, nLayers: nLayers, pool: pool, expand: expand, ff: ff, dropout: Float(dropout),
-                                rng: &rng) { h, rng in
+                                rng: &rng) { h, _, rng in
             var args = s4Args
             args["d_model"] = .number(Double(h))
             return try OfficialLoader.s4Block(arguments: ModuleArguments(args), rng: &rng)

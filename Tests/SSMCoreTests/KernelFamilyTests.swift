@@ -161,7 +161,7 @@ final class KernelFamilyTests: XCTestCase {
                 let y = r.step(u, state: &state)                                           // (1, C, H)
                 for c in 0..<2 { for h in 0..<3 { got.data[(c * 3 + h) * L + t] = y.data[c * 3 + h] } }
             }
-            assertClose(got, kern, atol: 2e-4, rtol: 1e-3, name)
+            assertClose(got, kern, atol: 2e-5, rtol: 1e-4, name)
         }
     }
 

@@ -30,6 +30,32 @@ final class SashimiBackboneTests: XCTestCase {
         XCTAssertLessThan(d, 1e-4)
     }
 
+    /// Every registry kernel in SaShiMi's S4 blocks: convolution ≡ step over the training
+    /// length (per-tier kernel lengths for the fixed-length kernels).
+    func testEveryRegistryKernelStepsLikeItsConvolution() throws {
+        for name in KernelRegistry.names {
+            var rng = SeededRNG(seed: 13)
+            var c = smallConfig(nLayers: 1)
+            c.lMax = 64
+            c.setKernel(KernelOptions(kernel: name, stateSize: 8, kernelDim: 4))
+            XCTAssertEqual(c.problems, [], name)
+            let m = Sashimi(c, rng: &rng)
+            randomise(m, seed: 14)
+            XCTAssertEqual(m.namedKernels.count, 3, name)
+            let x = TestSupport.randomTensor([2, 8, 64], rng: &rng)
+            let conv = Autograd.withoutGradients { m.forward(Variable(x)).value }
+            assertClose(m.stepThrough(x), conv, atol: 2e-4, name)
+        }
+    }
+
+    func testFixedLengthKernelsNeedTheTrainingLength() {
+        var c = smallConfig()
+        c.setKernel(KernelOptions(kernel: "dplr", stateSize: 8))
+        XCTAssertEqual(c.problems, ["kernel dplr needs l_max (the training length)"])
+        c.setKernel(KernelOptions(kernel: "ema", stateSize: 8, initialization: "legs"))
+        XCTAssertEqual(c.problems, ["kernel options: init = legs: ema takes mega"])
+    }
+
     func testStepModeWithThreeTiersAndNoFeedForward() {
         var rng = SeededRNG(seed: 5)
         var c = smallConfig(nLayers: 1, pool: [2, 3, 2]); c.ff = 0

@@ -16,14 +16,13 @@ import Foundation
 ///     k̂_j = ρ[B, C̃] − h_j · ρ[B, Q] (I + h_j·ρ[P, Q])⁻¹ ρ[P, C̃]       (rank 1 or 2)
 ///     K = irfft(k̂, L')[:L]
 ///
-/// Step mode: the bilinear discretisation of the full `A`, diagonalised once (LAPACK `zgeev`):
-/// `A = V diag(μ) V⁻¹`, `z = (1 + dt·μ/2)/(1 − dt·μ/2)`, `dB = dt/(1 − dt·μ/2)·V⁻¹ f(B)`, and the output
-/// weights `(Vᵀ f(C̃))_k / (1 − z_k^{l_kernel})` (C recovered from C̃ at rate 1, as the official
-/// `_setup_C`); the recurrence is then a ``DiagonalSystem`` over all `N` modes.
+/// Step mode: the official O(N) bilinear step through the Woodbury identity
+/// (``recurrence(rate:)``), with C recovered from C̃ at rate 1 as the official `_setup_C`.
 ///
 /// Initialisation: HiPPO `legs`, `legt` (rank 2) or `fout` through ``HiPPO/nplr(_:_:)``, the same
 /// `(Λ, P, B)` for every feature, `A_real = f⁻¹(max(−Re Λ, 1e−4))`, `log dt ~ U[log dt_min, log dt_max)`,
 /// `C ~ CN(0, 1)` converted to C̃ for `l_kernel` = the layer's training length.
+/// ``statistics()`` reports the eigenvalues of the full `A` (LAPACK `zgeev`).
 public final class DPLRKernel: SequenceKernel {
     public let features: Int, channels: Int, modes: Int, rank: Int
     public let reparam: RealReparameterization
@@ -60,18 +59,15 @@ public final class DPLRKernel: SequenceKernel {
         c = Variable(Tensor(shape: [ch, h, n2, 2], data: (0..<(ch * h * n2 * 2)).map { _ in scale * rng.normal() }), requiresGrad: true, name: "C")
         lKernel = Variable(Tensor(shape: [], data: [Float(length)]), name: "l_kernel")
         for v in [invDt, aReal, aImag, p, b] { v.role = .ssm }
-        // C → C̃ for l_kernel.
-        let system = stateSystem()
+        // C → C̃ for l_kernel: C̃ᵀ = Cᵀ(I − dA^L) (dense, in Double).
         for hi in 0..<h {
-            guard let s = system[hi] else { continue }
+            let power = denseTransition(hi, rate: 1).power(length)
             for ci in 0..<ch {
                 let fc = fullVector(c.value, ci, hi)
-                // C̃_full = f(C) − V⁻ᵀ (Z^L ⊙ Vᵀ f(C)), first N/2 entries.
-                var y = (0..<(2 * n2)).map { k in (0..<(2 * n2)).reduce(Complex64(0)) { $0 + s.v[$1, k] * fc[$1] } }
-                for k in 0..<(2 * n2) { y[k] = y[k] * s.zPower(k, length) }
-                guard let x = s.v.transpose.solve(ComplexMatrix(rows: 2 * n2, cols: 1, data: y)) else { continue }
                 for k in 0..<n2 {
-                    let v = fc[k] - x.data[k]
+                    // (Cᵀ(I − P))_k = C_k − Σ_i C_i P_ik
+                    var v = fc[k]
+                    for i in 0..<(2 * n2) { v = v - fc[i] * power[i, k] }
                     let j = ((ci * h + hi) * n2 + k) * 2
                     c.value.data[j] = Float(v.re); c.value.data[j + 1] = Float(v.im)
                 }
@@ -87,38 +83,6 @@ public final class DPLRKernel: SequenceKernel {
             return Complex64(Double(t.data[j]), Double(t.data[j + 1]))
         }
         return half + half.map(\.conjugate)
-    }
-
-    /// The eigen-decomposition of the full `A` of feature `h` with `dt` at rate 1.
-    struct FeatureSystem {
-        let mu: [Complex64], v: ComplexMatrix, vInverse: ComplexMatrix, dt: Double
-        /// Bilinear `z_k` at `dt·rate`.
-        func z(_ k: Int, rate: Double = 1) -> Complex64 {
-            let q = mu[k] * (dt * rate * 0.5)
-            return (Complex64.one + q) / (Complex64.one - q)
-        }
-        func zPower(_ k: Int, _ l: Int) -> Complex64 {
-            let zk = z(k)
-            return (zk.log * Double(l)).exp
-        }
-    }
-
-    func stateSystem() -> [FeatureSystem?] {
-        let n2 = modes, n = 2 * n2
-        return (0..<features).map { h in
-            var a = ComplexMatrix(rows: n, cols: n)
-            for k in 0..<n2 {
-                let j = h * n2 + k
-                let lam = Complex64(-reparam.apply(Double(aReal.value.data[j])), -Double(aImag.value.data[j]))
-                a[k, k] = lam; a[n2 + k, n2 + k] = lam.conjugate
-            }
-            for r in 0..<rank {
-                let fp = fullVector(p.value, r, h)
-                for i in 0..<n { for k in 0..<n { a[i, k] = a[i, k] - fp[i] * fp[k].conjugate } }
-            }
-            guard let (mu, v) = a.eigen(), let vi = v.solve(.identity(n)) else { return nil }
-            return FeatureSystem(mu: mu, v: v, vInverse: vi, dt: Foundation.exp(Double(invDt.value.data[h])))
-        }
     }
 
     public func kernel(length L: Int, rate: Float) -> Variable {
@@ -178,42 +142,87 @@ public final class DPLRKernel: SequenceKernel {
         return L == ld ? k : k.slice(axis: 2, 0..<L)
     }
 
-    /// The diagonalised bilinear recurrence at `dt × rate` (see the type's documentation).
+    /// The full `A = diag(f(Λ)) − Σ_r f(P_r) f(P_r)ᴴ` of feature `h` (`N × N`, Double).
+    func fullA(_ h: Int) -> ComplexMatrix {
+        let n2 = modes, n = 2 * n2
+        var a = ComplexMatrix(rows: n, cols: n)
+        for k in 0..<n2 {
+            let j = h * n2 + k
+            let lam = Complex64(-reparam.apply(Double(aReal.value.data[j])), -Double(aImag.value.data[j]))
+            a[k, k] = lam; a[n2 + k, n2 + k] = lam.conjugate
+        }
+        for r in 0..<rank {
+            let fp = fullVector(p.value, r, h)
+            for i in 0..<n { for k in 0..<n { a[i, k] = a[i, k] - fp[i] * fp[k].conjugate } }
+        }
+        return a
+    }
+
+    /// The bilinear `dA = (I − dt/2·A)⁻¹(I + dt/2·A)` of feature `h` at `dt × rate` (dense, Double).
+    func denseTransition(_ h: Int, rate: Double) -> ComplexMatrix {
+        let n = 2 * modes
+        let a = fullA(h)
+        let half = Foundation.exp(Double(invDt.value.data[h])) * rate / 2
+        var left = ComplexMatrix.identity(n), right = ComplexMatrix.identity(n)
+        for i in 0..<(n * n) { left.data[i] = left.data[i] - a.data[i] * half; right.data[i] = right.data[i] + a.data[i] * half }
+        return left.solve(right) ?? ComplexMatrix.identity(n)
+    }
+
+    /// The official O(N) bilinear step (`_setup_linear` / `_step_state_linear`) at `dt × rate`:
+    /// with `D = 1/(2/dt − Λ)`, `E = 2/dt + Λ` and `R = (I + 2·Re(Qᴴ D P))⁻¹ Q D` (Woodbury),
+    ///
+    ///     x  = E ⊙ s − Σ_r P_r · 2Re(Q_rᵀ s) + 2B·u
+    ///     s′ = D ⊙ (x − Σ_r P_r · 2Re(R_rᵀ x)),       y = 2·Re(C_fullᵀ s′)
+    ///
+    /// on the half state `s` (conjugate pairs), where `C_full = (I − dA^{l_kernel})⁻ᵀ f(C̃)` recovers
+    /// C from C̃ at rate 1 (dense, in Double) — no eigenvectors, so it stays exact for the strongly
+    /// non-normal HiPPO matrices.
     public func recurrence(rate: Float) -> (any KernelRecurrence)? {
-        let n2 = modes, n = 2 * n2, h = features, lk = kernelLength
-        let system = stateSystem()
-        var dA = Tensor.zeros([h, n, 2]), dB = Tensor.zeros([h, n, 2]), dC = Tensor.zeros([channels, h, n, 2])
+        let n2 = modes, h = features, lk = kernelLength
+        var sys = DPLRLinearRecurrence(features: h, channels: channels, modes: n2, rank: rank)
         for hi in 0..<h {
-            guard let s = system[hi] else { return nil }
+            let dt = Foundation.exp(Double(invDt.value.data[hi])) * Double(rate)
+            var d = [Complex64](), e = [Complex64]()
+            for k in 0..<n2 {
+                let j = hi * n2 + k
+                let lam = Complex64(-reparam.apply(Double(aReal.value.data[j])), -Double(aImag.value.data[j]))
+                d.append(Complex64.one / (Complex64(2 / dt) - lam)); e.append(Complex64(2 / dt) + lam)
+            }
+            let pv = (0..<rank).map { Array(fullVector(p.value, $0, hi).prefix(n2)) }
+            let qv = pv.map { $0.map(\.conjugate) }
+            // M[r][s] = δ + 2·Re Σ_n Q_rn D_n P_sn ; R = M⁻¹ (Q ⊙ D).
+            var m = ComplexMatrix.identity(rank)
+            for r in 0..<rank { for t in 0..<rank {
+                var acc = Complex64(0)
+                for k in 0..<n2 { acc += qv[r][k] * d[k] * pv[t][k] }
+                m[r, t] = m[r, t] + Complex64(2 * acc.re)
+            }}
+            var qd = ComplexMatrix(rows: rank, cols: n2)
+            for r in 0..<rank { for k in 0..<n2 { qd[r, k] = qv[r][k] * d[k] } }
+            let rm = m.solve(qd) ?? qd
             let fb = fullVector(b.value, 0, hi)
-            let vib = (0..<n).map { k in (0..<n).reduce(Complex64(0)) { $0 + s.vInverse[k, $1] * fb[$1] } }
-            var mask = [Double](repeating: 1, count: n)
-            if let bandlimit {
-                for k in 0..<n2 {
-                    let f = Foundation.exp(invDt.value.data[hi]) * abs(aImag.value.data[hi * n2 + k]) / (2 * Float.pi)
-                    if !(f < bandlimit * 0.5) { mask[k] = 0; mask[n2 + k] = 0 }
-                }
-            }
-            for k in 0..<n {
-                let q = s.mu[k] * (s.dt * Double(rate) * 0.5)
-                let z = (Complex64.one + q) / (Complex64.one - q)
-                let bk = vib[k] * (Complex64(s.dt * Double(rate)) / (Complex64.one - q))
-                let i = hi * n + k
-                dA.data[2 * i] = Float(z.re); dA.data[2 * i + 1] = Float(z.im)
-                dB.data[2 * i] = Float(bk.re); dB.data[2 * i + 1] = Float(bk.im)
-            }
+            // C_full from C̃ at rate 1: solve (I − dA^L)ᵀ x = f(C̃).
+            var cRows: [[Complex64]] = []
+            let power = lk > 0 ? denseTransition(hi, rate: 1).power(lk) : nil
             for ci in 0..<channels {
                 var fc = fullVector(c.value, ci, hi)
-                for k in 0..<n { fc[k] = fc[k] * mask[k] }
-                for k in 0..<n {
-                    let vt = (0..<n).reduce(Complex64(0)) { $0 + s.v[$1, k] * fc[$1] }
-                    let w = lk > 0 ? vt / (Complex64.one - s.zPower(k, lk)) : vt
-                    let j = (ci * h + hi) * n + k
-                    dC.data[2 * j] = Float(w.re / 2); dC.data[2 * j + 1] = Float(w.im / 2)
+                if let bandlimit {
+                    let f0 = Foundation.exp(invDt.value.data[hi]) / (2 * Float.pi)
+                    for k in 0..<n2 where !(f0 * abs(aImag.value.data[hi * n2 + k]) < bandlimit * 0.5) {
+                        fc[k] = Complex64(0); fc[n2 + k] = Complex64(0)
+                    }
                 }
+                if let power {
+                    var lhs = ComplexMatrix.identity(2 * n2)
+                    for i in 0..<(2 * n2) { for k in 0..<(2 * n2) { lhs[i, k] = lhs[i, k] - power[k, i] } }   // (I − P)ᵀ
+                    fc = lhs.solve(ComplexMatrix(rows: 2 * n2, cols: 1, data: fc))?.data ?? fc
+                }
+                cRows.append(Array(fc.prefix(n2)))
             }
+            sys.set(feature: hi, d: d, e: e, p: pv, q: qv, r: (0..<rank).map { r in (0..<n2).map { rm[r, $0] } },
+                    b: Array(fb.prefix(n2)), c: cRows)
         }
-        return DiagonalSystem(dA: dA, dB: dB, dC: dC)
+        return sys
     }
 
     public static let entry = KernelEntry(
@@ -229,5 +238,81 @@ public final class DPLRKernel: SequenceKernel {
         return DPLRKernel(features: shape.features, channels: shape.channels, stateSize: o.stateSize, measure: measure,
                           length: l, dtMin: o.dtMin, dtMax: o.dtMax, bandlimit: o.bandlimit,
                           reparam: o.resolvedReparameterization, rng: &rng)
+    }
+}
+
+extension ComplexMatrix {
+    /// `self^k` by repeated squaring (`k ≥ 0`).
+    func power(_ k: Int) -> ComplexMatrix {
+        var result = ComplexMatrix.identity(rows), base = self, e = k
+        while e > 0 {
+            if e & 1 == 1 { result = result * base }
+            base = base * base
+            e >>= 1
+        }
+        return result
+    }
+}
+
+/// The DPLR kernel's O(N·rank) step (see ``DPLRKernel/recurrence(rate:)``), per feature:
+/// half complex state `s` `(N/2)`, stored per sequence as `(H, N/2, 2)` interleaved.
+struct DPLRLinearRecurrence: KernelRecurrence {
+    let features: Int, channels: Int, modes: Int, rank: Int
+    /// Per feature, in `Double`: D, E, B `(N/2)`, P, Q, R `(rank, N/2)`, C `(channels, N/2)`.
+    var d: [[Complex64]], e: [[Complex64]], b: [[Complex64]]
+    var p: [[[Complex64]]], q: [[[Complex64]]], r: [[[Complex64]]], c: [[[Complex64]]]
+
+    init(features: Int, channels: Int, modes: Int, rank: Int) {
+        self.features = features; self.channels = channels; self.modes = modes; self.rank = rank
+        d = Array(repeating: [], count: features); e = d; b = d
+        p = Array(repeating: [], count: features); q = p; r = p; c = p
+    }
+
+    mutating func set(feature h: Int, d: [Complex64], e: [Complex64], p: [[Complex64]], q: [[Complex64]], r: [[Complex64]],
+                      b: [Complex64], c: [[Complex64]]) {
+        self.d[h] = d; self.e[h] = e; self.p[h] = p; self.q[h] = q; self.r[h] = r; self.b[h] = b; self.c[h] = c
+    }
+
+    var stateCount: Int { features * modes * 2 }
+
+    func step(_ u: UnsafePointer<Float>, batch: Int, state: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let n2 = modes
+        withUnsafeTemporaryAllocation(of: Complex64.self, capacity: n2) { x in
+            for bi in 0..<batch {
+                for h in 0..<features {
+                    let s = state + (bi * features + h) * n2 * 2
+                    let uh = Double(u[bi * features + h])
+                    // x = E ⊙ s − Σ_r P_r · 2Re(Q_rᵀ s) + 2B·u
+                    for k in 0..<n2 { x[k] = e[h][k] * Complex64(Double(s[2 * k]), Double(s[2 * k + 1])) + b[h][k] * (2 * uh) }
+                    for rr in 0..<rank {
+                        var acc = 0.0
+                        for k in 0..<n2 {
+                            let sk = Complex64(Double(s[2 * k]), Double(s[2 * k + 1]))
+                            acc += (q[h][rr][k] * sk).re
+                        }
+                        for k in 0..<n2 { x[k] = x[k] - p[h][rr][k] * (2 * acc) }
+                    }
+                    // s′ = D ⊙ (x − Σ_r P_r · 2Re(R_rᵀ x))
+                    // rank ≤ 2 (LegT): two scalars, no allocation per step.
+                    var corr0 = 0.0, corr1 = 0.0
+                    for k in 0..<n2 {
+                        corr0 += (r[h][0][k] * x[k]).re
+                        if rank > 1 { corr1 += (r[h][1][k] * x[k]).re }
+                    }
+                    for k in 0..<n2 {
+                        var v = x[k] - p[h][0][k] * (2 * corr0)
+                        if rank > 1 { v = v - p[h][1][k] * (2 * corr1) }
+                        v = d[h][k] * v
+                        s[2 * k] = Float(v.re); s[2 * k + 1] = Float(v.im)
+                        x[k] = v
+                    }
+                    for ci in 0..<channels {
+                        var acc = 0.0
+                        for k in 0..<n2 { acc += (c[h][ci][k] * x[k]).re }
+                        y[(bi * channels + ci) * features + h] = Float(2 * acc)
+                    }
+                }
+            }
+        }
     }
 }

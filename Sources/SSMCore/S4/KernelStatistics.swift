@@ -47,7 +47,7 @@ extension S4DKernel: KernelInspectable {
 extension DPLRKernel: KernelInspectable {
     /// Eigenvalues of the full `A = diag(Λ) − P Pᴴ` (what the recurrence runs), not only of `Λ`.
     public func statistics() -> KernelStatistics {
-        let mu = stateSystem().compactMap { $0 }.flatMap(\.mu)
+        let mu = (0..<features).compactMap { fullA($0).eigen()?.values }.flatMap { $0 }
         return KernelStatistics(kernel: "dplr", stepSize: KernelStatistics.range(invDt.value.data.map { Foundation.exp($0) }),
                                 eigenvalueReal: KernelStatistics.range(mu.map { Float($0.re) }), eigenvalueImag: KernelStatistics.range(mu.map { Float($0.im) }))
     }

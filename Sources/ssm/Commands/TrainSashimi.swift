@@ -42,6 +42,12 @@ struct TrainSashimi: ParsableCommand {
             Standard output: one JSON line per evaluation, then one with the final figures. \
             Standard error: progress (a bar on a terminal, else a line about every 10 s).
 
+            --kernel swaps the S4 kernel of every residual S4 block (s4d by default; dplr, dss, dlr, \
+            ema, sgconv or conv, with --init, --disc, --reparam, --kernel-dim); kernels of a fixed \
+            length (dplr, sgconv, conv) are sized for --length, divided per tier. The kernel is \
+            recorded in the model, so generate and score need no flag; generation runs each \
+            kernel's recurrence (DPLR diagonalised, SGConv and conv as FIR filters).
+
             Ctrl-C (SIGINT) or SIGTERM stops after the current step, writes the checkpoint and \
             prints how to continue. --resume continues RUN_DIR/checkpoint.safetensors bit-exactly \
             with the options it was started with; only --steps may be raised.
@@ -71,6 +77,7 @@ struct TrainSashimi: ParsableCommand {
     @Option(name: .customLong("d-state"), help: "S4 state size N, even (default 64).") var dState: Int?
     @Option(name: .customLong("n-ssm"), help: "Independent (A, B) copies per S4 layer (default 1).") var nSSM: Int?
     @Option(help: "Dropout in the residual and FF blocks (default 0).") var dropout: Float?
+    @OptionGroup(title: "Kernel") var kernelGroup: KernelOptionGroup
 
     @Option(help: "Optimiser steps (default 4000).") var steps: Int?
     @Option(name: .customLong("batch-size"), help: "Windows per step (default 8).") var batchSize: Int?
@@ -100,6 +107,7 @@ struct TrainSashimi: ParsableCommand {
         if let v = weightDecay, !(v >= 0 && v.isFinite) { throw ValidationError("--weight-decay must be 0 or more (got \(v))") }
         if let v = dropout, !(v >= 0 && v < 1) { throw ValidationError("--dropout must be in [0, 1) (got \(v))") }
         if let pool, parsedPool(pool) == nil { throw ValidationError("--pool must be comma-separated positive integers, e.g. 4,4 (got '\(pool)')") }
+        if !resume { _ = try freshConfig() }
     }
 
     func parsedPool(_ text: String) -> [Int]? {
@@ -109,7 +117,7 @@ struct TrainSashimi: ParsableCommand {
         return parts.map { $0! }
     }
 
-    func freshConfig() -> AudioModelConfig {
+    func freshConfig() throws -> AudioModelConfig {
         var c = AudioModelConfig()
         c.backbone.dModel = dModel ?? 32
         c.backbone.nLayers = layers ?? 2
@@ -121,6 +129,10 @@ struct TrainSashimi: ParsableCommand {
         if let dropout { c.backbone.dropout = dropout }
         if let sampleRate { c.sampleRate = sampleRate }
         c.quantization = AudioQuantizer(kind: quantization ?? .mulaw, bits: bits ?? 8)
+        let k = try kernelGroup.applied(to: c.backbone.kernelOptions)
+        c.backbone.setKernel(k)
+        // Kernels of a fixed length get the training window (divided per tier).
+        if ["dplr", "sgconv", "conv"].contains(k.kernel) { c.backbone.lMax = length ?? AudioTrainingOptions().length }
         return c
     }
 
@@ -141,7 +153,8 @@ struct TrainSashimi: ParsableCommand {
 
     /// Command-line options that differ from a checkpoint's (for --resume).
     func conflicts(_ c: AudioModelConfig, _ o: AudioTrainingOptions) -> [String] {
-        let fresh = freshConfig(), given = freshOptions()
+        guard let fresh = try? freshConfig() else { return ["invalid model options"] }
+        let given = freshOptions()
         var out: [String] = []
         func check<T: Equatable>(_ flag: Bool, _ a: T, _ b: T, _ name: String) { if flag && a != b { out.append("\(name) \(a) (checkpoint: \(b))") } }
         check(dModel != nil, fresh.backbone.dModel, c.backbone.dModel, "--d-model")
@@ -152,6 +165,7 @@ struct TrainSashimi: ParsableCommand {
         check(dState != nil, fresh.backbone.dState, c.backbone.dState, "--d-state")
         check(nSSM != nil, fresh.backbone.nSSM, c.backbone.nSSM, "--n-ssm")
         check(dropout != nil, fresh.backbone.dropout, c.backbone.dropout, "--dropout")
+        out += kernelGroup.conflicts(with: c.backbone.kernelOptions)
         check(sampleRate != nil, fresh.sampleRate, c.sampleRate, "--sample-rate")
         check(quantization != nil || bits != nil, fresh.quantization, c.quantization, "--quantization/--bits")
         check(batchSize != nil, given.batchSize, o.batchSize, "--batch-size")
@@ -237,7 +251,7 @@ struct TrainSashimi: ParsableCommand {
             if fm.fileExists(atPath: checkpointURL.path) {
                 throw CommandError("\(checkpointURL.path) exists: add --resume to continue that run, or choose another --out")
             }
-            let config = freshConfig()
+            let config = try freshConfig()
             let problems = config.problems
             guard problems.isEmpty else { throw CommandError("invalid model options: \(problems.joined(separator: "; "))") }
             options = freshOptions()
