@@ -21,7 +21,7 @@ func w1Model(dModel: Int, kernel: String = "s4d", rng: inout SeededRNG) throws -
     if kernel != "s4d" {
         var k = config.kernelOptions
         k.kernel = kernel; k.initialization = nil
-        if !(try KernelRegistry.entry(kernel)).continuousTime { k.bandlimit = nil }
+        if !(try KernelRegistry.entry(kernel)).supportsBandlimit { k.bandlimit = nil }
         config.kernelOptions = k
     }
     return try ImageClassifier(config, rng: &rng)

@@ -3,6 +3,7 @@
 import Foundation
 
 let suites: [String: () throws -> Void] = [
+    "kernels": kernelsSuite,
     "safetensors": safetensorsSuite,
     "core-ops": coreOpsSuite,
     "s4": s4Suite,

@@ -22,11 +22,11 @@ public func cauchyNodes(_ v: ComplexVariable, poles w: ComplexVariable, length L
     outRe.data.withUnsafeMutableBufferPointer { orb in outIm.data.withUnsafeMutableBufferPointer { oib in
         let orp = orb.baseAddress!, oip = oib.baseAddress!
         parallelRanges(H) { range in
+            var r1 = [Complex64](repeating: Complex64(0), count: N), r2 = r1
             for h in range {
                 for j in 0..<J {
                     let a = nodes.a[j], b = nodes.b[j]
                     // 1/(a − w b) and 1/(a − conj(w) b) per mode, shared by all m.
-                    var r1 = [Complex64](repeating: Complex64(0), count: N), r2 = r1
                     for n in 0..<N {
                         let wn = Complex64(Double(wr[h * N + n]), Double(wi[h * N + n]))
                         r1[n] = Complex64.one / (a - wn * b)
@@ -54,11 +54,12 @@ public func cauchyNodes(_ v: ComplexVariable, poles w: ComplexVariable, length L
         gwr.data.withUnsafeMutableBufferPointer { gwrb in gwi.data.withUnsafeMutableBufferPointer { gwib in
             let gvrp = gvrb.baseAddress!, gvip = gvib.baseAddress!, gwrp = gwrb.baseAddress!, gwip = gwib.baseAddress!
             parallelRanges(H) { range in
+                var gvAcc = [Complex64](repeating: Complex64(0), count: M)
                 for h in range {
                     for n in 0..<N {
                         let wn = Complex64(Double(wr[h * N + n]), Double(wi[h * N + n]))
                         var gw = Complex64(0)
-                        var gvAcc = [Complex64](repeating: Complex64(0), count: M)
+                        for m in 0..<M { gvAcc[m] = Complex64(0) }
                         for j in 0..<J {
                             let a = nodes.a[j], b = nodes.b[j]
                             let d1 = Complex64.one / (a - wn * b)                 // 1/(a − w b)

@@ -1,0 +1,48 @@
+import Foundation
+import S4ND
+import SSMCore
+
+/// Every registry kernel: the W1 S4ND classifier (H = 64, batch 32, 28×28) forward and AdamW
+/// training step, and kernel generation alone — DPLR next to S4D at H = 256, N = 64, L = 16,384
+/// (forward and the backward pass through the kernel).
+func kernelsSuite() throws {
+    for name in KernelRegistry.names {
+        try w1KernelCase(kernel: name)
+    }
+    for name in ["s4d", "dplr"] { try kernelGeneration(kernel: name, features: 256, stateSize: 64, length: 16_384) }
+}
+
+func w1KernelCase(kernel: String) throws {
+    var rng = SeededRNG(seed: 1)
+    let model = try w1Model(dModel: 64, kernel: kernel, rng: &rng)
+    let params = model.parameters.reduce(0) { $0 + $1.value.count }
+    let batch = 32
+    let x = Tensor(shape: [batch, 1, 28, 28], data: (0..<(batch * 784)).map { _ in rng.uniform() })
+    let forward = timeLoop(seconds: 2) { _ = Autograd.withoutGradients { model(x) } }
+    let labels = (0..<batch).map { $0 % 10 }
+    let optimiser = try AdamW(groups: [ParameterGroup(model.namedParameters, learningRate: 1e-3, weightDecay: 0.05)])
+    let training = try timeLoop(seconds: 3) {
+        let logits = withUnsafeMutablePointer(to: &rng) { model(x, training: true, rng: $0) }
+        let (loss, _) = try softmaxCrossEntropy(logits: logits, labels: labels)
+        loss.backward()
+        optimiser.step()
+        optimiser.zeroGrad()
+    }
+    emitJSON([("suite", "kernels"), ("case", "w1_s4nd"), ("kernel", kernel), ("d_model", 64), ("params", params),
+              ("batch", batch), ("forward_images_per_s", forward * Double(batch)), ("training_images_per_s", training * Double(batch))])
+}
+
+func kernelGeneration(kernel: String, features: Int, stateSize: Int, length: Int) throws {
+    var rng = SeededRNG(seed: 2)
+    let k = try KernelRegistry.build(KernelOptions(kernel: kernel, stateSize: stateSize),
+                                     shape: KernelShape(features: features, channels: 1, maxLength: length), rng: &rng)
+    let forward = timeLoop(seconds: 3) { _ = Autograd.withoutGradients { k.kernel(length: length, rate: 1) } }
+    let g = Tensor(repeating: 1e-3, shape: [1, features, length])
+    let backward = timeLoop(seconds: 3) {
+        let out = k.kernel(length: length, rate: 1)
+        out.backward(g)
+        for (_, p) in k.namedParameters { p.zeroGrad() }
+    }
+    emitJSON([("suite", "kernels"), ("case", "kernel_generation"), ("kernel", kernel), ("H", features), ("N", stateSize),
+              ("L", length), ("forward_ms", 1000 / forward), ("forward_backward_ms", 1000 / backward)])
+}
