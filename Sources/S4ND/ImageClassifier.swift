@@ -34,8 +34,6 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
     /// Kernel options beyond the shared ones above (`nil` = the kernel's default).
     public var disc: String? = nil
     public var reparam: String? = nil
-    public var liquidDegree: Int? = nil
-    public var liquidKind: String? = nil
     public var kernelDim: Int? = nil
 
     public init() {}
@@ -44,7 +42,7 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
         case inputChannels = "input_channels", classes, classNames = "class_names", dModel = "d_model", layers
         case dState = "d_state", trainSize = "train_size", dtMin = "dt_min", dtMax = "dt_max", bandlimit, dropout
         case bidirectional, initialisation = "init", finalNorm = "final_norm"
-        case kernel, disc, reparam, liquidDegree = "liquid_degree", liquidKind = "liquid_kind", kernelDim = "kernel_dim"
+        case kernel, disc, reparam, kernelDim = "kernel_dim"
     }
 
     /// The kernel of every S4ND axis. `init` is the kernel's own default when the configuration's
@@ -56,7 +54,7 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
             let initName: String? = entry.map { $0.initializations.contains(initialisation) ? initialisation : $0.initializations[0] } ?? initialisation
             return KernelOptions(kernel: name, stateSize: dState, initialization: initName, discretization: disc,
                                  dtMin: dtMin, dtMax: dtMax, bandlimit: bandlimit, reparam: reparam,
-                                 liquidDegree: liquidDegree ?? 0, liquidKind: liquidKind, kernelDim: kernelDim)
+                                 kernelDim: kernelDim)
         }
         set {
             kernel = newValue.kernel == "s4d" && kernel == nil ? nil : newValue.kernel
@@ -64,8 +62,7 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
             initialisation = (try? newValue.resolvedInitialization()) ?? initialisation
             disc = newValue.discretization; dtMin = newValue.dtMin; dtMax = newValue.dtMax
             bandlimit = newValue.bandlimit; reparam = newValue.reparam
-            liquidDegree = newValue.liquidDegree > 0 ? newValue.liquidDegree : nil
-            liquidKind = newValue.liquidKind; kernelDim = newValue.kernelDim
+            kernelDim = newValue.kernelDim
         }
     }
 

@@ -271,3 +271,77 @@ final class KernelFamilyTests: XCTestCase {
 
     nonisolated(unsafe) static var rng = SeededRNG(seed: 1)
 }
+
+/// Liquid-S4's terms against direct loops and finite differences.
+final class LiquidTermsTests: XCTestCase {
+    func testProductIndicesAreTheReferenceTuples() {
+        // L = 32: degree 2 uses positions 23…31 (first kept (23, 28)), degree 3 positions 25…31 (first (25, 26, 30)).
+        let two = LiquidTerms.productIndices(length: 32, degree: 2)!, three = LiquidTerms.productIndices(length: 32, degree: 3)!
+        XCTAssertEqual(two.count, 32); XCTAssertEqual(two.first, [23, 28]); XCTAssertEqual(two.last, [30, 31])
+        XCTAssertEqual(three.count, 32); XCTAssertEqual(three.first, [25, 26, 30]); XCTAssertEqual(three.last, [29, 30, 31])
+        XCTAssertNil(LiquidTerms.productIndices(length: 4, degree: 2))
+    }
+
+    func testPolybTermMatchesItsFormula() {
+        var rng = SeededRNG(seed: 3)
+        let k = S4DKernel(S4DKernelConfiguration(features: 2, stateSize: 4, discretization: .bilinear), rng: &rng)
+        let L = 8
+        let u = TestSupport.randomTensor([1, 2, L], rng: &rng)
+        let terms = LiquidTerms(kind: .polyb, degree: 3)
+        let got = Autograd.withoutGradients {
+            terms.contribution(Variable(u), kernel: k, convolutionKernel: k.kernel(length: L, rate: 1), rate: 1).value
+        }
+        for h in 0..<2 {
+            // dB_n = dt·B/(1 − dtA/2); S = 2Re Σ dB; γ = 2Re Σ conj(C)·dB.
+            let dt = Double(exp(k.invDt.value.data[h]))
+            var s = 0.0, gamma = 0.0
+            for n in 0..<2 {
+                let a = Complex64(-exp(Double(k.aReal.value.data[h * 2 + n])), -Double(k.aImag.value.data[h * 2 + n]))
+                let b = Complex64(Double(k.b.value.data[2 * (h * 2 + n)]), Double(k.b.value.data[2 * (h * 2 + n) + 1]))
+                let db = b * Complex64(dt) / (Complex64.one - a * (dt / 2))
+                let c = Complex64(Double(k.c.value.data[2 * (h * 2 + n)]), Double(k.c.value.data[2 * (h * 2 + n) + 1]))
+                s += 2 * db.re; gamma += 2 * (c.conjugate * db).re
+            }
+            for l in 0..<L {
+                var expected = 0.0
+                for p in 2...3 {
+                    let t = LiquidTerms.productIndices(length: L, degree: p)![L - 1 - l]
+                    let prod = t.reduce(1.0) { $0 * Double(u.data[h * L + $1]) }
+                    expected += gamma * pow(s, Double((1 << (p - 1)) - 1)) * prod
+                }
+                XCTAssertEqual(Double(got.data[h * L + l]), expected, accuracy: 1e-5 * max(1, abs(expected)))
+            }
+        }
+    }
+
+    func testLiquidGradientsMatchFiniteDifferences() {
+        for kind in LiquidTerms.Kind.allCases {
+            var rng = SeededRNG(seed: 5)
+            let k = S4DKernel(S4DKernelConfiguration(features: 2, stateSize: 4, discretization: .zoh, dtMin: 0.05, dtMax: 0.2), rng: &rng)
+            let terms = LiquidTerms(kind: kind, degree: 3)
+            let u = TestSupport.randomTensor([1, 2, 8], rng: &rng)
+            // Through the input …
+            assertGradientsMatchFiniteDifferences(inputs: [u], eps: 1e-2, atol: 3e-3, rtol: 3e-3) { v in
+                terms.contribution(v[0], kernel: k, convolutionKernel: k.kernel(length: 8, rate: 1), rate: 1)
+            }
+            // … and through the kernel's parameters (central differences in place).
+            let w = TestSupport.randomTensor([1, 2, 8], rng: &rng)
+            func loss() -> Double {
+                let o = Autograd.withoutGradients { terms.contribution(Variable(u), kernel: k, convolutionKernel: k.kernel(length: 8, rate: 1), rate: 1).value }
+                return zip(o.data, w.data).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+            }
+            for (_, p) in k.namedParameters { p.zeroGrad() }
+            terms.contribution(Variable(u), kernel: k, convolutionKernel: k.kernel(length: 8, rate: 1), rate: 1).backward(w)
+            for (name, p) in k.namedParameters {
+                guard let g = p.grad else { XCTFail("\(kind) \(name): no gradient"); continue }
+                for i in 0..<p.value.count {
+                    let old = p.value.data[i], eps: Float = 1e-3
+                    p.value.data[i] = old + eps; let up = loss()
+                    p.value.data[i] = old - eps; let down = loss()
+                    p.value.data[i] = old
+                    XCTAssertEqual(Double(g.data[i]), (up - down) / Double(2 * eps), accuracy: 2e-3 + 2e-2 * abs(Double(g.data[i])), "\(kind) \(name)[\(i)]")
+                }
+            }
+        }
+    }
+}

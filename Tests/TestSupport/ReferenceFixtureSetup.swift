@@ -16,9 +16,18 @@ public enum ReferenceFixtureSetup {
     /// runner is registered.
     public static let pendingModules: Set<String> = []
 
+    /// Fixtures that cannot be reproduced from what they store, with the bound their error is
+    /// checked against and why. Reported as `status=defect`.
+    public static let fixtureDefects: [String: (bound: Float, reason: String)] = [
+        "liquid_s4_polyb": (2e-3, "the reference's polyb term reads its kernel wrapper's C, a copy taken at construction " +
+                            "and not saved; the fixture's parameters were perturbed after construction, so that C is lost. " +
+                            "With C = conj(stored C), the reference's value at initialisation, the error is 1.1e-3; the kb " +
+                            "fixture, which does not read C, passes at 2e-6"),
+    ]
+
     /// Kernel-family fixtures whose modules are still to come (by file name; several share the
     /// module name of an implemented one, e.g. the gated block).
     public static let pendingFixtures: Set<String> = [
-        "gss_block", "s5_ssm", "s5_ssm_bidirectional", "mamba_block", "liquid_s4_kb", "liquid_s4_polyb",
+        "gss_block", "s5_ssm", "s5_ssm_bidirectional", "mamba_block",
     ]
 }

@@ -73,6 +73,7 @@ public enum ReferenceModules {
         OfficialLoader.s4BlockModule: runS4Block,
         OfficialLoader.srcS4BlockModule: runS4Block,
         ForeignLoaders.dssModule: { f in try runBlock(f) { try ForeignLoaders.dssBlock(arguments: f.arguments(), stateDict: f.weights) } },
+        ForeignLoaders.liquidModule: { f in try runConvolution(f) { try ForeignLoaders.liquidBlock(arguments: f.arguments(), stateDict: f.weights) } },
         ForeignLoaders.sgconvModule: { f in try runBlock(f) { try ForeignLoaders.sgconvBlock(arguments: f.arguments(), stateDict: f.weights) } },
         OfficialLoader.fftConvModule: runFFTConv,
     ]
@@ -97,6 +98,18 @@ public enum ReferenceModules {
 
     static func runS4Block(_ f: ReferenceFixture) throws -> [String: Tensor] {
         try runBlock(f) { try OfficialLoader.s4Block(arguments: f.arguments(), stateDict: f.weights) }
+    }
+
+    /// The convolution-mode outputs only (layers whose step differs from their convolution by design,
+    /// as Liquid-S4's non-causal terms).
+    static func runConvolution(_ f: ReferenceFixture, build: () throws -> S4Block) throws -> [String: Tensor] {
+        let block = try wrap(f, build)
+        var out: [String: Tensor] = [:]
+        for key in f.outputKeys {
+            guard let (input, rate) = try f.convolutionInput(for: key) else { throw ReferenceFixtureError.unsupportedOutput(fixture: f.name, key: key) }
+            out[key] = Autograd.withoutGradients { block(Variable(input), rate: rate).value }
+        }
+        return out
     }
 
     /// Every `io.output*` of an S4Block-shaped fixture (convolution, and `io.output_step` by stepping).

@@ -53,6 +53,8 @@ public final class FFTConv: Layer {
     public let activation: SequenceActivation
     /// Maximum kernel length (`l_max`); `nil` = as long as the input.
     public let maxKernelLength: Int?
+    /// Liquid-S4 input-correlation terms (S4D kernels, causal layers; convolution mode only).
+    public let liquid: LiquidTerms?
 
     public var namedParameters: [(String, Variable)] {
         kernel.namedParameters.map { ("kernel." + $0.0, $0.1) } + [("D", D)]
@@ -61,7 +63,10 @@ public final class FFTConv: Layer {
     /// Wraps `kernel`, which must have `channels · (bidirectional ? 2 : 1)` channels.
     /// `D ~ N(0, 1)` from `rng`, as the official initialisation.
     public init(kernel: any SequenceKernel, channels: Int = 1, bidirectional: Bool = false,
-                activation: SequenceActivation = .gelu, maxKernelLength: Int? = nil, rng: inout SeededRNG) {
+                activation: SequenceActivation = .gelu, maxKernelLength: Int? = nil, liquid: LiquidTerms? = nil,
+                rng: inout SeededRNG) {
+        precondition(liquid == nil || (kernel is S4DKernel && !bidirectional), "Liquid-S4 terms need a causal S4D kernel")
+        self.liquid = liquid
         precondition(kernel.channels == channels * (bidirectional ? 2 : 1),
                      "kernel has \(kernel.channels) channels; FFTConv needs \(channels * (bidirectional ? 2 : 1))")
         precondition(activation != .glu, "FFTConv does not halve its channels; use GLU in the block's output linear")
@@ -86,7 +91,10 @@ public final class FFTConv: Layer {
         let lk = maxKernelLength.map { max(1, min(L, Int((Float($0) / rate).rounded(.toNearestOrEven)))) } ?? L
         let k = kernel.kernel(length: lk, rate: rate)                                     // (C′, H, Lk)
         let laid = layoutKernel(k, inputLength: L, bidirectional: bidirectional)         // (C, H, Lk + L)
-        let y = fftConvolution(u, kernels: [laid])                                       // (B, C·H, L)
+        var y = fftConvolution(u, kernels: [laid])                                       // (B, C·H, L)
+        if let liquid, let s4d = kernel as? S4DKernel {
+            y = y + liquid.contribution(u, kernel: s4d, convolutionKernel: k, rate: rate)
+        }
         return activation.apply(skipConnection(y, input: u, D: D), channelAxis: 1)
     }
 
@@ -117,6 +125,7 @@ extension FFTConv: SequenceLayer {
 
     public func forward(_ x: Variable, rate: Float) -> Variable { self(x, rate: rate) }
 
+    /// Liquid-S4 layers step without their input terms, as the reference does (they are not causal).
     public var hasStepMode: Bool { recurrence() != nil }
 
     public func defaultState(batch: Int) -> any StepState {

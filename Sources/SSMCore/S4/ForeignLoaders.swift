@@ -10,6 +10,8 @@ public enum ForeignLoaders {
     public static let dssModule = "src.models.sequence.ss.standalone.dss.DSS"
     /// `ctlllll/SGConv`'s `GConv`.
     public static let sgconvModule = "gconv_standalone.GConv"
+    /// `raminmh/liquid-s4`'s `S4` layer (diagonal kernel with Liquid-S4 terms).
+    public static let liquidModule = "src.models.sequence.ss.s4.S4"
 
     // MARK: Sanitize steps (one per foreign format)
 
@@ -38,7 +40,65 @@ public enum ForeignLoaders {
         return out
     }
 
+    /// Liquid-S4: `kernel.kernel.{log_dt, inv_A_real, A_imag, B, C}` → the S4D kernel's
+    /// `inv_dt` `(H, 1)`, `A_real`, `A_imag` (negated: upstream's Λ has `+A_imag`), `B` `(1, H, N, 2)`, `C`;
+    /// `kernel.kernel.A` (upstream's separate copy of Λ read by the liquid terms) is dropped — the
+    /// terms here use the kernel's own Λ. `D` → `layer.D`.
+    public static func sanitizeLiquid(_ sd: [String: Tensor]) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (k, v) in sd {
+            switch k {
+            case "kernel.kernel.log_dt": out["layer.kernel.inv_dt"] = v.reshaped([v.count, 1])
+            case "kernel.kernel.inv_A_real": out["layer.kernel.A_real"] = v
+            case "kernel.kernel.A_imag": out["layer.kernel.A_imag"] = v * -1
+            case "kernel.kernel.B": out["layer.kernel.B"] = v.reshaped([1] + v.shape)
+            case "kernel.kernel.C": out["layer.kernel.C"] = v
+            case "kernel.kernel.A": continue
+            case "D": out["layer.D"] = v
+            default: out[k] = v
+            }
+        }
+        return out
+    }
+
     // MARK: Builders
+
+    /// The Liquid-S4 layer from its arguments (`d_model`, `d_state`, `l_max`, `liquid_kernel`,
+    /// `liquid_degree`, `allcombs`, `mode` `diag`, `measure`, …) and weights.
+    public static func liquidBlock(arguments a: ModuleArguments, stateDict: [String: Tensor]) throws -> S4Block {
+        var rng = SeededRNG(seed: 0)
+        let h = try a.requiredInt("d_model")
+        let n = try a.int("d_state", default: 64)
+        guard h > 0, n >= 2, n % 2 == 0 else { throw OfficialModuleError.unsupportedArgument(key: "d_state", value: "\(n)", reason: "must be even, d_model positive") }
+        let kindName = try a.string("liquid_kernel", default: "kb")
+        guard let kind = LiquidTerms.Kind(rawValue: kindName) else {
+            throw OfficialModuleError.unsupportedArgument(key: "liquid_kernel", value: kindName, reason: "implemented: kb, polyb")
+        }
+        let degree = try a.int("liquid_degree", default: 2)
+        guard degree >= 2 else { throw OfficialModuleError.unsupportedArgument(key: "liquid_degree", value: "\(degree)", reason: "must be at least 2") }
+        try a.expect("allcombs", in: ["true"], reason: "only allcombs=true is implemented")
+        try a.expect("mode", in: ["diag"], reason: "Liquid-S4 terms on the diagonal kernel only")
+        try a.expect("lcontract", in: ["null"], reason: "only the identity contraction is implemented")
+        try a.expect("shift", in: ["false"], reason: "the shift kernel is not implemented")
+        try a.expect("bidirectional", in: ["false"], reason: "bidirectional Liquid-S4 is not implemented")
+        try a.expect("channels", in: ["1"], reason: "one channel only")
+        let discName = try a.string("disc", default: "bilinear")
+        guard let disc = Discretization(rawValue: discName), disc != .dss else {
+            throw OfficialModuleError.unsupportedArgument(key: "disc", value: discName, reason: "implemented: zoh, bilinear")
+        }
+        a.accept(["measure", "l_max", "dropout", "lr", "wd", "dt_min", "dt_max", "verbose", "real_type", "rank", "hurwitz"])
+        let kernel = S4DKernel(S4DKernelConfiguration(features: h, stateSize: n, discretization: disc), rng: &rng)
+        let act = try OfficialLoader.activation(a.string("activation", default: "gelu"), key: "activation")
+        let post = try a.isPresent("postact") ? a.string("postact") : "glu"
+        let final = try post.map { try OfficialLoader.activation($0, key: "postact") }
+        let transposed = try a.bool("transposed", default: true)
+        try a.finish()
+        let conv = FFTConv(kernel: kernel, activation: act, liquid: LiquidTerms(kind: kind, degree: degree), rng: &rng)
+        let block = S4Block(layer: conv, finalActivation: final, rng: &rng)
+        block.transposed = transposed
+        do { try block.load(stateDict: sanitizeLiquid(stateDict)) } catch let e as StateDictError { throw OfficialModuleError.weights(e) }
+        return block
+    }
 
     /// The DSS author's block from its arguments (`d_model`, `d_state`, `l_max`, `kernel_type`,
     /// `version`, `bidirectional`, `activation`, `postact`, `transposed`, …) and weights.

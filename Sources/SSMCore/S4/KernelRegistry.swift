@@ -3,8 +3,9 @@ import Foundation
 /// The options of a sequence kernel, decoded once from a checkpoint's configuration or the
 /// command line and checked against the registry (``KernelRegistry/validate(_:)``) before anything
 /// is built. JSON keys are snake_case, as the official arguments: `kernel`, `d_state`, `init`,
-/// `disc`, `dt_min`, `dt_max`, `bandlimit`, `reparam`, `n_ssm`, `liquid_degree`, `liquid_kind`,
-/// `kernel_dim`. `nil` means the kernel's default.
+/// `disc`, `dt_min`, `dt_max`, `bandlimit`, `reparam`, `n_ssm`, `kernel_dim`.
+/// (Liquid-S4's input terms act on the layer's input, so they are an ``FFTConv`` option,
+/// ``LiquidTerms``, not a kernel option.) `nil` means the kernel's default.
 public struct KernelOptions: Codable, Equatable, Sendable {
     /// Registry name (`s4d`, `dplr`, `dss`, `dlr`, `ema`, `sgconv`, `conv`).
     public var kernel: String = "s4d"
@@ -22,26 +23,20 @@ public struct KernelOptions: Codable, Equatable, Sendable {
     public var reparam: String? = nil
     /// Independent `(A, B)` copies (`n_ssm`); `nil` = one per feature.
     public var ssmCopies: Int? = nil
-    /// Liquid-S4 input-correlation terms up to this degree (0 or 1 = off).
-    public var liquidDegree: Int = 0
-    /// `kb` or `polyb`.
-    public var liquidKind: String? = nil
     /// Length of each SGConv sub-kernel, or of a plain `conv` kernel (default: the training length).
     public var kernelDim: Int? = nil
 
     public init(kernel: String = "s4d", stateSize: Int = 64, initialization: String? = nil, discretization: String? = nil,
                 dtMin: Float = 0.001, dtMax: Float = 0.1, bandlimit: Float? = nil, reparam: String? = nil,
-                ssmCopies: Int? = nil, liquidDegree: Int = 0, liquidKind: String? = nil, kernelDim: Int? = nil) {
+                ssmCopies: Int? = nil, kernelDim: Int? = nil) {
         self.kernel = kernel; self.stateSize = stateSize; self.initialization = initialization
         self.discretization = discretization; self.dtMin = dtMin; self.dtMax = dtMax; self.bandlimit = bandlimit
-        self.reparam = reparam; self.ssmCopies = ssmCopies; self.liquidDegree = liquidDegree
-        self.liquidKind = liquidKind; self.kernelDim = kernelDim
+        self.reparam = reparam; self.ssmCopies = ssmCopies; self.kernelDim = kernelDim
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case kernel, stateSize = "d_state", initialization = "init", discretization = "disc", dtMin = "dt_min"
-        case dtMax = "dt_max", bandlimit, reparam, ssmCopies = "n_ssm", liquidDegree = "liquid_degree"
-        case liquidKind = "liquid_kind", kernelDim = "kernel_dim"
+        case dtMax = "dt_max", bandlimit, reparam, ssmCopies = "n_ssm", kernelDim = "kernel_dim"
     }
 
     /// Every JSON key this type reads.
@@ -59,8 +54,6 @@ public struct KernelOptions: Codable, Equatable, Sendable {
         bandlimit = try c.decodeIfPresent(Float.self, forKey: .bandlimit)
         reparam = try c.decodeIfPresent(String.self, forKey: .reparam)
         ssmCopies = try c.decodeIfPresent(Int.self, forKey: .ssmCopies)
-        liquidDegree = try c.decodeIfPresent(Int.self, forKey: .liquidDegree) ?? 0
-        liquidKind = try c.decodeIfPresent(String.self, forKey: .liquidKind)
         kernelDim = try c.decodeIfPresent(Int.self, forKey: .kernelDim)
     }
 
@@ -83,7 +76,6 @@ public struct KernelOptions: Codable, Equatable, Sendable {
         if let i = try? resolvedInitialization() { parts.insert("init=\(i)", at: 0) }
         if let d = try? resolvedDiscretization(), d != "none" { parts.insert("disc=\(d)", at: 1) }
         if let r = reparam, r != "exp" { parts.append("reparam=\(r)") }
-        if liquidDegree > 1 { parts.append("liquid=\(liquidKind ?? "kb")\(liquidDegree)") }
         return "\(kernel)(\(parts.joined(separator: ", ")))"
     }
 }
@@ -173,7 +165,7 @@ public struct KernelEntry: Sendable {
     public let continuousTime: Bool
     /// How the kernel treats a sampling-rate change.
     public let rateNote: String
-    /// Whether `reparam`, `liquid_degree` and `bandlimit` apply.
+    /// Whether `reparam` and `bandlimit` apply, and whether ``FFTConv`` can add Liquid-S4 terms on top.
     public let supportsReparameterization: Bool
     public let supportsLiquid: Bool
     public let supportsBandlimit: Bool
@@ -245,9 +237,6 @@ public enum KernelRegistry {
             if map != .exp && !e.supportsReparameterization { throw bad("reparam", r, "\(e.name) has no real part of A to reparameterise") }
         }
         if let s = o.ssmCopies, s < 1 { throw bad("n_ssm", "\(s)", "must be positive") }
-        if o.liquidDegree < 0 || o.liquidDegree > 4 { throw bad("liquid_degree", "\(o.liquidDegree)", "must be in 0…4") }
-        if o.liquidDegree > 1 && !e.supportsLiquid { throw bad("liquid_degree", "\(o.liquidDegree)", "\(e.name) has no Liquid-S4 terms (use s4d, dss or dlr)") }
-        if let k = o.liquidKind, !["kb", "polyb"].contains(k) { throw bad("liquid_kind", k, "valid: kb, polyb") }
         if let k = o.kernelDim, k < 1 { throw bad("kernel_dim", "\(k)", "must be positive") }
     }
 
