@@ -345,3 +345,22 @@ final class LiquidTermsTests: XCTestCase {
         }
     }
 }
+
+final class GatedBlockTests: XCTestCase {
+    /// The gated block around each stepping registry kernel: convolution ≡ step.
+    func testGatedBlockStepsLikeItsConvolution() throws {
+        for name in ["s4d", "dplr", "dss", "ema"] {
+            var rng = SeededRNG(seed: 21)
+            let kernel = try KernelRegistry.build(KernelOptions(kernel: name, stateSize: 8, dtMin: 0.01, dtMax: 0.1),
+                                                  shape: KernelShape(features: 4, channels: 1, maxLength: 32), rng: &rng)
+            let block = GatedBlock(layer: FFTConv(kernel: kernel, maxKernelLength: 32, rng: &rng), gate: 3,
+                                   gateActivation: .tanh, multActivation: .gelu, rng: &rng)
+            XCTAssertEqual(block.namedParameters.map(\.0).filter { !$0.hasPrefix("layer.") },
+                           ["input_gate.0.weight", "input_gate.0.bias", "output_gate.weight", "output_gate.bias",
+                            "output_linear.0.weight", "output_linear.0.bias"])
+            let x = TestSupport.randomTensor([2, 4, 32], rng: &rng)
+            let conv = Autograd.withoutGradients { block.forward(Variable(x), rate: 1).value }
+            assertClose(block.stepThrough(x), conv, atol: 1e-4, name)
+        }
+    }
+}

@@ -71,7 +71,11 @@ public enum ReferenceModules {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var table: [String: ReferenceRunner] = [
         OfficialLoader.s4BlockModule: runS4Block,
-        OfficialLoader.srcS4BlockModule: runS4Block,
+        OfficialLoader.srcS4BlockModule: { f in
+            // With `gate`, the GSS-style gated block; otherwise the plain block.
+            if (try? f.arguments())?.has("gate") == true { return try runGated(f) }
+            return try runS4Block(f)
+        },
         ForeignLoaders.dssModule: { f in try runBlock(f) { try ForeignLoaders.dssBlock(arguments: f.arguments(), stateDict: f.weights) } },
         ForeignLoaders.liquidModule: { f in try runConvolution(f) { try ForeignLoaders.liquidBlock(arguments: f.arguments(), stateDict: f.weights) } },
         ForeignLoaders.sgconvModule: { f in try runBlock(f) { try ForeignLoaders.sgconvBlock(arguments: f.arguments(), stateDict: f.weights) } },
@@ -124,6 +128,22 @@ public enum ReferenceModules {
                 let input = try f.tensor("io.input")
                 try checkSequenceInput(input, features: block.features, channelAxis: block.transposed ? 1 : 2, fixture: f)
                 out[key] = try wrap(f) { try stepThrough(block, input: input) }
+            } else {
+                throw ReferenceFixtureError.unsupportedOutput(fixture: f.name, key: key)
+            }
+        }
+        return out
+    }
+
+    static func runGated(_ f: ReferenceFixture) throws -> [String: Tensor] {
+        let block = try wrap(f) { try OfficialLoader.gatedBlock(arguments: f.arguments(), stateDict: f.weights) }
+        var out: [String: Tensor] = [:]
+        for key in f.outputKeys {
+            if let (input, rate) = try f.convolutionInput(for: key) {
+                try checkSequenceInput(input, features: block.inputFeatures, channelAxis: 1, fixture: f)
+                out[key] = Autograd.withoutGradients { block.forward(Variable(input), rate: rate).value }
+            } else if key == "io.output_step" {
+                out[key] = block.stepThrough(try f.tensor("io.input"))
             } else {
                 throw ReferenceFixtureError.unsupportedOutput(fixture: f.name, key: key)
             }

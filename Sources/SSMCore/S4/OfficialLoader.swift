@@ -45,6 +45,29 @@ public enum OfficialLoader {
         return block
     }
 
+    /// A gated (GSS) block from the `src` S4Block arguments with `gate` (the layer is the FFTConv of
+    /// the same arguments, with the block's `activation` after it) and its weights.
+    public static func gatedBlock(arguments a: ModuleArguments, stateDict: [String: Tensor], seed: UInt64 = 0) throws -> GatedBlock {
+        var rng = SeededRNG(seed: seed)
+        guard let gate = try a.int("gate"), gate >= 1 else { throw OfficialModuleError.missingArgument("gate") }
+        try a.expect("bottleneck", in: ["null"], reason: "bottleneck layers are not implemented")
+        try a.expect("postact", in: ["null"], reason: "use final_act")
+        try a.expect("weight_norm", in: ["false"], reason: "weight normalisation is not implemented")
+        a.accept(["initializer", "dropout", "tie_dropout"])
+        let gateAct = try activation(a.string("gate_act", default: "id"), key: "gate_act")
+        let multAct = try activation(a.string("mult_act", default: "id"), key: "mult_act")
+        let finalAct = try activation(a.string("final_act", default: "glu"), key: "final_act")
+        for (act, key) in [(gateAct, "gate_act"), (multAct, "mult_act"), (finalAct, "final_act")] where act == .glu {
+            throw OfficialModuleError.unsupportedArgument(key: key, value: "glu", reason: "GLU is not implemented in a gated block")
+        }
+        let (conv, transposed) = try fftConvParts(arguments: a, rng: &rng)
+        guard transposed else { throw OfficialModuleError.unsupportedArgument(key: "transposed", value: "false", reason: "(B, H, L) only") }
+        try a.finish()
+        let block = GatedBlock(layer: conv, gate: gate, gateActivation: gateAct, multActivation: multAct, finalActivation: finalAct, rng: &rng)
+        do { try block.load(stateDict: stateDict) } catch let e as StateDictError { throw OfficialModuleError.weights(e) }
+        return block
+    }
+
     /// An `FFTConv` from its arguments and weights (`kernel.*`, `D`).
     public static func fftConv(arguments: ModuleArguments, stateDict: [String: Tensor], seed: UInt64 = 0) throws -> FFTConv {
         var rng = SeededRNG(seed: seed)
