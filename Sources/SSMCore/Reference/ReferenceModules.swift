@@ -78,6 +78,7 @@ public enum ReferenceModules {
         },
         ForeignLoaders.dssModule: { f in try runBlock(f) { try ForeignLoaders.dssBlock(arguments: f.arguments(), stateDict: f.weights) } },
         ForeignLoaders.liquidModule: { f in try runConvolution(f) { try ForeignLoaders.liquidBlock(arguments: f.arguments(), stateDict: f.weights) } },
+        S5Layer.module: runS5,
         ForeignLoaders.sgconvModule: { f in try runBlock(f) { try ForeignLoaders.sgconvBlock(arguments: f.arguments(), stateDict: f.weights) } },
         OfficialLoader.fftConvModule: runFFTConv,
     ]
@@ -131,6 +132,27 @@ public enum ReferenceModules {
             } else {
                 throw ReferenceFixtureError.unsupportedOutput(fixture: f.name, key: key)
             }
+        }
+        return out
+    }
+
+    /// S5 fixtures are `(L, H)` without a batch axis; `io.output_rescale<s>` uses `io.input_rescale<s>`
+    /// at `step_rescale = s` (our `rate`).
+    static func runS5(_ f: ReferenceFixture) throws -> [String: Tensor] {
+        let layer = try wrap(f) { try S5Layer.authors(arguments: f.arguments(), stateDict: f.weights) }
+        var out: [String: Tensor] = [:]
+        for key in f.outputKeys {
+            let suffix = String(key.dropFirst("io.output".count))
+            let rate: Float
+            if suffix.isEmpty { rate = 1 }
+            else if suffix.hasPrefix("_rescale"), let r = Float(suffix.dropFirst("_rescale".count)), r > 0 { rate = r }
+            else { throw ReferenceFixtureError.unsupportedOutput(fixture: f.name, key: key) }
+            let input = try f.tensor("io.input" + suffix)
+            guard input.rank == 2, input.shape[1] == layer.features else {
+                throw ReferenceFixtureError.module(fixture: f.name, reason: "S5 input must be (L, \(layer.features)), got \(input.shape)")
+            }
+            let x = Variable(input.permuted([1, 0]).reshaped([1, layer.features, input.shape[0]]))
+            out[key] = Autograd.withoutGradients { layer.forward(x, rate: rate).value.reshaped([layer.features, input.shape[0]]).permuted([1, 0]) }
         }
         return out
     }

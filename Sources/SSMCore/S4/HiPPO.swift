@@ -53,6 +53,21 @@ public enum HiPPO {
         return (a, b, p)
     }
 
+    /// The normal part of HiPPO-LegS at size `n` (S5's "HiPPO-N"): `S = A + P Pᵀ = −½·I + skew`,
+    /// `Λ = −½ + i·eig(−i·skew)` for the `n/2` eigenvalues with negative imaginary part (most negative
+    /// first) and their unit eigenvectors `V` `(n × n/2)`.
+    static func normalLegS(_ n: Int) -> (lambda: [Complex64], v: ComplexMatrix) {
+        precondition(n >= 2 && n % 2 == 0, "HiPPO-N needs an even size")
+        let (a, _, p) = transition(.legs, n)
+        var herm = ComplexMatrix(rows: n, cols: n)
+        for i in 0..<n { for k in 0..<n where i != k { herm[i, k] = Complex64(0, -(a[i * n + k] + p[0][i] * p[0][k])) } }
+        let (w, vFull) = herm.hermitianEigen()
+        let half = n / 2
+        var v = ComplexMatrix(rows: n, cols: half)
+        for i in 0..<n { for k in 0..<half { v[i, k] = vFull[i, k] } }
+        return ((0..<half).map { Complex64(-0.5, w[$0]) }, v)
+    }
+
     /// The NPLR form `A = V (diag Λ − P̃ P̃ᴴ) Vᴴ` (conjugate pairs halved): `Λ` `(N/2)` with negative
     /// imaginary parts, `P̃` `(rank, N/2)`, `B̃` `(N/2)` with `Im B̃` clipped to ±2 (the official `B_clip`).
     static func nplr(_ m: Measure, _ n: Int) -> (lambda: [Complex64], p: [[Complex64]], b: [Complex64]) {
