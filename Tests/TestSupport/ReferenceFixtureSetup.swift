@@ -27,7 +27,5 @@ public enum ReferenceFixtureSetup {
 
     /// Kernel-family fixtures whose modules are still to come (by file name; several share the
     /// module name of an implemented one, e.g. the gated block).
-    public static let pendingFixtures: Set<String> = [
-        "mamba_block",
-    ]
+    public static let pendingFixtures: Set<String> = []
 }

@@ -79,6 +79,7 @@ public enum ReferenceModules {
         ForeignLoaders.dssModule: { f in try runBlock(f) { try ForeignLoaders.dssBlock(arguments: f.arguments(), stateDict: f.weights) } },
         ForeignLoaders.liquidModule: { f in try runConvolution(f) { try ForeignLoaders.liquidBlock(arguments: f.arguments(), stateDict: f.weights) } },
         S5Layer.module: runS5,
+        MambaBlock.module: runMamba,
         ForeignLoaders.sgconvModule: { f in try runBlock(f) { try ForeignLoaders.sgconvBlock(arguments: f.arguments(), stateDict: f.weights) } },
         OfficialLoader.fftConvModule: runFFTConv,
     ]
@@ -153,6 +154,23 @@ public enum ReferenceModules {
             }
             let x = Variable(input.permuted([1, 0]).reshaped([1, layer.features, input.shape[0]]))
             out[key] = Autograd.withoutGradients { layer.forward(x, rate: rate).value.reshaped([layer.features, input.shape[0]]).permuted([1, 0]) }
+        }
+        return out
+    }
+
+    /// Mamba fixtures are `(B, L, H)`: `io.output` by the scan, `io.output_step` token by token.
+    static func runMamba(_ f: ReferenceFixture) throws -> [String: Tensor] {
+        let block = try wrap(f) { try MambaBlock.reference(arguments: f.arguments(), stateDict: f.weights) }
+        let input = try f.tensor("io.input")
+        try checkSequenceInput(input, features: block.features, channelAxis: 2, fixture: f)
+        let x = input.permuted([0, 2, 1])
+        var out: [String: Tensor] = [:]
+        for key in f.outputKeys {
+            switch key {
+            case "io.output": out[key] = Autograd.withoutGradients { block.forward(Variable(x), rate: 1).value.permuted([0, 2, 1]) }
+            case "io.output_step": out[key] = block.stepThrough(x).permuted([0, 2, 1])
+            default: throw ReferenceFixtureError.unsupportedOutput(fixture: f.name, key: key)
+            }
         }
         return out
     }
