@@ -28,13 +28,15 @@ public struct SashimiConfig: Codable, Equatable, Sendable {
     /// Training length at the finest tier; kernels with a fixed length (`dplr`, `sgconv`, `conv`)
     /// need it, and every tier's S4 layers get `l_max = lMax / Π pool[0..<tier]`.
     public var lMax: Int? = nil
+    /// The residual sequence block (`s4` when absent; `s5`, `mamba`, `gss`).
+    public var block: String? = nil
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case dModel = "d_model", nLayers = "n_layers", pool, expand, ff, dropout, dState = "d_state", nSSM = "n_ssm"
         case initialization = "init", discretization = "disc", dtMin = "dt_min", dtMax = "dt_max"
-        case kernel, kernelInit = "kernel_init", kernelDisc = "kernel_disc", reparam, kernelDim = "kernel_dim", lMax = "l_max"
+        case kernel, kernelInit = "kernel_init", kernelDisc = "kernel_disc", reparam, kernelDim = "kernel_dim", lMax = "l_max", block
     }
 
     /// The registry options of every S4 block.
@@ -79,6 +81,9 @@ public struct SashimiConfig: Codable, Equatable, Sendable {
         if let s = nSSM, s < 1 { p.append("n_ssm must be positive, got \(s)") }
         if !(dtMin > 0 && dtMax >= dtMin && dtMax.isFinite) { p.append("need 0 < dt_min ≤ dt_max, got \(dtMin), \(dtMax)") }
         if let l = lMax, l < 1 { p.append("l_max must be positive, got \(l)") }
+        if let b = block, BlockKind(rawValue: b) == nil {
+            p.append("block must be one of \(BlockKind.allCases.map(\.rawValue).joined(separator: ", ")), got \(b)")
+        }
         do {
             try KernelRegistry.validate(kernelOptions)
             if lMax == nil, ["dplr", "sgconv", "conv"].contains(kernelOptions.kernel) {
@@ -112,8 +117,13 @@ extension Sashimi {
     public convenience init(_ config: SashimiConfig, rng: inout SeededRNG) {
         precondition(config.problems.isEmpty, "invalid SaShiMi configuration: \(config.problems.joined(separator: "; "))")
         let options = config.kernelOptions
+        let kind = config.block.flatMap(BlockKind.init(rawValue:)) ?? .s4
         self.init(dModel: config.dModel, nLayers: config.nLayers, pool: config.pool, expand: config.expand, ff: config.ff,
                   dropout: config.dropout, rng: &rng) { h, tier, rng in
+            if kind != .s4 {
+                // Validated by `problems`.
+                return try! kind.make(features: h, kernel: options, maxLength: config.maxLength(tier: tier), bidirectional: false, rng: &rng)
+            }
             if options.kernel == "s4d" { return S4Block(kernel: config.kernel(features: h), rng: &rng) }
             let l = config.maxLength(tier: tier)
             // Validated by `problems`; the registry throws only for options it has already accepted.

@@ -13,7 +13,8 @@ final class SashimiBackboneTests: XCTestCase {
     /// Random weights large enough that every path (pools, skips, FF) matters.
     func randomise(_ m: Layer, seed: UInt64) {
         var rng = SeededRNG(seed: seed)
-        for (name, p) in m.namedParameters where !name.contains("kernel.") {
+        // Kernels and SSM parameters keep their (stable) initialisation.
+        for (name, p) in m.namedParameters where !name.contains("kernel.") && p.role != .ssm {
             p.value = TestSupport.randomTensor(p.shape, scale: name.hasSuffix("norm.weight") ? 1 : 0.5, rng: &rng)
         }
     }
@@ -46,6 +47,23 @@ final class SashimiBackboneTests: XCTestCase {
             let conv = Autograd.withoutGradients { m.forward(Variable(x)).value }
             assertClose(m.stepThrough(x), conv, atol: 2e-4, name)
         }
+    }
+
+    /// SaShiMi with S5, Mamba and gated blocks: convolution (scan) ≡ step.
+    func testEveryBlockStepsLikeItsForward() throws {
+        for kind in BlockKind.allCases {
+            var rng = SeededRNG(seed: 17)
+            var c = smallConfig(nLayers: 1)
+            c.block = kind.rawValue
+            XCTAssertEqual(c.problems, [], kind.rawValue)
+            let m = Sashimi(c, rng: &rng)
+            randomise(m, seed: 18)
+            let x = TestSupport.randomTensor([2, 8, 96], rng: &rng)
+            let conv = Autograd.withoutGradients { m.forward(Variable(x)).value }
+            assertClose(m.stepThrough(x), conv, atol: 2e-4, kind.rawValue)
+        }
+        var bad = smallConfig(); bad.block = "rnn"
+        XCTAssertEqual(bad.problems, ["block must be one of s4, s5, mamba, gss, got rnn"])
     }
 
     func testFixedLengthKernelsNeedTheTrainingLength() {

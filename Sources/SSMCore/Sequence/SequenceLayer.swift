@@ -129,3 +129,30 @@ public struct StepAffine {
         ssm_step_affine(x, batch, inFeatures, packed.pointer, bias?.pointer, outFeatures, y, accumulate ? 1 : 0)
     }
 }
+
+/// `activation(layer(x))`: a pointwise activation after any sequence layer (e.g. GELU after an
+/// S5 layer, as FFTConv applies its own), in both modes. Parameters are the layer's own, unprefixed.
+public final class ActivatedLayer: SequenceLayer {
+    public let layer: any SequenceLayer
+    public let activation: SequenceActivation
+
+    public init(_ layer: any SequenceLayer, activation: SequenceActivation) {
+        precondition(activation != .glu, "GLU changes the width; use a block's output linear")
+        self.layer = layer; self.activation = activation
+    }
+
+    public var namedParameters: [(String, Variable)] { layer.namedParameters }
+    public var inputFeatures: Int { layer.inputFeatures }
+    public var outputFeatures: Int { layer.outputFeatures }
+    public var hasStepMode: Bool { layer.hasStepMode }
+
+    public func forward(_ x: Variable, rate: Float) -> Variable { activation.apply(layer.forward(x, rate: rate), channelAxis: 1) }
+
+    public func defaultState(batch: Int) -> any StepState { layer.defaultState(batch: batch) }
+
+    public func step(_ x: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, state: any StepState) -> Bool {
+        guard layer.step(x, into: y, state: state) else { return false }
+        activation.applyInPlace(UnsafeMutableBufferPointer(start: y, count: state.batch * outputFeatures))
+        return true
+    }
+}

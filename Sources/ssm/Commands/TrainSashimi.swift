@@ -42,6 +42,8 @@ struct TrainSashimi: ParsableCommand {
             Standard output: one JSON line per evaluation, then one with the final figures. \
             Standard error: progress (a bar on a terminal, else a line about every 10 s).
 
+            --block swaps the residual S4 blocks for S5, Mamba or gated (GSS) blocks, as the Mamba \
+            paper does for SaShiMi (d_state sets their state size).
             --kernel swaps the S4 kernel of every residual S4 block (s4d by default; dplr, dss, dlr, \
             ema, sgconv or conv, with --init, --disc, --reparam, --kernel-dim); kernels of a fixed \
             length (dplr, sgconv, conv) are sized for --length, divided per tier. The kernel is \
@@ -74,7 +76,7 @@ struct TrainSashimi: ParsableCommand {
     @Option(help: "Pooling factors, comma-separated (default 4,4).") var pool: String?
     @Option(help: "Feature expansion per pooling (default 2).") var expand: Int?
     @Option(help: "Feed-forward expansion (0 = no FF blocks; default 2).") var ff: Int?
-    @Option(name: .customLong("d-state"), help: "S4 state size N, even (default 64).") var dState: Int?
+    @Option(name: .customLong("d-state"), help: "S4 state size N, even (default 64; 16 with --block mamba).") var dState: Int?
     @Option(name: .customLong("n-ssm"), help: "Independent (A, B) copies per S4 layer (default 1).") var nSSM: Int?
     @Option(help: "Dropout in the residual and FF blocks (default 0).") var dropout: Float?
     @OptionGroup(title: "Kernel") var kernelGroup: KernelOptionGroup
@@ -131,6 +133,9 @@ struct TrainSashimi: ParsableCommand {
         c.quantization = AudioQuantizer(kind: quantization ?? .mulaw, bits: bits ?? 8)
         let k = try kernelGroup.applied(to: c.backbone.kernelOptions)
         c.backbone.setKernel(k)
+        let block = try kernelGroup.blockKind()
+        c.backbone.block = block == .s4 ? nil : block.rawValue
+        if block == .mamba && dState == nil { c.backbone.dState = 16 }        // Mamba's own default
         // Kernels of a fixed length get the training window (divided per tier).
         if ["dplr", "sgconv", "conv"].contains(k.kernel) { c.backbone.lMax = length ?? AudioTrainingOptions().length }
         return c
@@ -166,6 +171,7 @@ struct TrainSashimi: ParsableCommand {
         check(nSSM != nil, fresh.backbone.nSSM, c.backbone.nSSM, "--n-ssm")
         check(dropout != nil, fresh.backbone.dropout, c.backbone.dropout, "--dropout")
         out += kernelGroup.conflicts(with: c.backbone.kernelOptions)
+        if let b = kernelGroup.block, b != (c.backbone.block ?? "s4") { out.append("--block \(b) (checkpoint: \(c.backbone.block ?? "s4"))") }
         check(sampleRate != nil, fresh.sampleRate, c.sampleRate, "--sample-rate")
         check(quantization != nil || bits != nil, fresh.quantization, c.quantization, "--quantization/--bits")
         check(batchSize != nil, given.batchSize, o.batchSize, "--batch-size")

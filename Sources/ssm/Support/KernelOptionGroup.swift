@@ -24,11 +24,18 @@ struct KernelOptionGroup: ParsableArguments {
     @Option(help: "StableSSM map of Re A: exp (default), softplus, or best (1/(a·w² + b)); s4d and dplr.")
     var reparam: String?
 
+    @Option(help: ArgumentHelp(
+        "Sequence block (default s4).",
+        discussion: BlockKind.allCases.map { "\($0.rawValue) — \($0.summary)" }.joined(separator: "; ") + "."))
+    var block: String?
+
     @Option(name: .customLong("kernel-dim"), help: "Sub-kernel length of sgconv (default 16) or taps of conv (default: the training length).")
     var kernelDim: Int?
 
-    /// Whether any kernel option was given.
-    var isEmpty: Bool { kernel == nil && `init` == nil && disc == nil && reparam == nil && kernelDim == nil }
+    /// The block, validated (`s4` when not given).
+    func blockKind() throws -> BlockKind {
+        do { return try block.map(BlockKind.init(validating:)) ?? .s4 } catch { throw ValidationError("--block: \(error)") }
+    }
 
     /// `base` with the given options applied, validated; options that only continuous kernels
     /// take (`bandlimit`) are dropped for the others unless `keepBandlimit`.
