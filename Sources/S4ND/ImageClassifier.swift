@@ -35,6 +35,9 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
     public var disc: String? = nil
     public var reparam: String? = nil
     public var kernelDim: Int? = nil
+    /// The layer of every residual block: `s4` (absent) = the S4ND layer; `s5`, `mamba`, `gss` =
+    /// that 1-D block applied along each axis in turn (columns, then rows), bidirectional.
+    public var block: String? = nil
 
     public init() {}
 
@@ -42,7 +45,7 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
         case inputChannels = "input_channels", classes, classNames = "class_names", dModel = "d_model", layers
         case dState = "d_state", trainSize = "train_size", dtMin = "dt_min", dtMax = "dt_max", bandlimit, dropout
         case bidirectional, initialisation = "init", finalNorm = "final_norm"
-        case kernel, disc, reparam, kernelDim = "kernel_dim"
+        case kernel, disc, reparam, kernelDim = "kernel_dim", block
     }
 
     /// The kernel of every S4ND axis. `init` is the kernel's own default when the configuration's
@@ -75,16 +78,47 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
     }
 }
 
-/// One residual block: `x + Dropout(S4ND(LayerNorm(x)))` (pre-norm, as the official backbone).
+/// One residual block: `x + Dropout(layer(LayerNorm(x)))` (pre-norm, as the official backbone),
+/// where the layer is S4ND, or a 1-D block per axis (``ImageClassifierConfig/block``).
 public final class S4NDBlock: Layer {
     public let norm: LayerNorm
-    public let layer: S4ND
-    public init(_ config: S4NDConfig, rng: inout SeededRNG) throws {
+    /// The S4ND layer (block `s4`), else `nil`.
+    public let s4nd: S4ND?
+    /// One bidirectional 1-D block per axis (blocks `s5`, `mamba`, `gss`), else empty.
+    public let axes: [any SequenceLayer]
+
+    public init(_ config: S4NDConfig, block: BlockKind = .s4, rng: inout SeededRNG) throws {
         norm = LayerNorm(config.dModel, axis: 1)
-        layer = try S4ND(config, rng: &rng)
+        if block == .s4 {
+            s4nd = try S4ND(config, rng: &rng); axes = []
+        } else {
+            s4nd = nil
+            axes = try config.lMax.map { l in
+                try block.make(features: config.dModel, kernel: config.kernelOptions, maxLength: l, bidirectional: true, rng: &rng)
+            }
+        }
     }
+
+    /// The S4ND layer; only for block `s4`.
+    public var layer: S4ND { s4nd! }
+
     public var namedParameters: [(String, Variable)] {
-        norm.namedParameters.map { ("norm.\($0.0)", $0.1) } + layer.namedParameters.map { ("layer.\($0.0)", $0.1) }
+        var out = norm.namedParameters.map { ("norm.\($0.0)", $0.1) }
+        if let s4nd { out += s4nd.namedParameters.map { ("layer.\($0.0)", $0.1) } }
+        for (i, a) in axes.enumerated() { out += a.namedParameters.map { ("axes.\(i).\($0.0)", $0.1) } }
+        return out
+    }
+
+    /// `z` `(H, Hh, B, W)` through the layer, same shape.
+    func apply(_ z: Variable, rates: [Float]) -> Variable {
+        if let s4nd { return s4nd.forward(channelsFirst: z, spatialAxes: [1, 3], rates: rates) }
+        let (H, Hh, B, W) = (z.shape[0], z.shape[1], z.shape[2], z.shape[3])
+        // Columns: (H, Hh, B, W) → (B·W, H, Hh); the permutation is its own inverse.
+        let cols = axes[0].forward(z.permuted([2, 3, 0, 1]).reshaped([B * W, H, Hh]), rate: rates[0])
+        let y0 = cols.reshaped([B, W, H, Hh]).permuted([2, 3, 0, 1])
+        // Rows: (H, Hh, B, W) → (B·Hh, H, W).
+        let rows = axes[1].forward(y0.permuted([2, 1, 0, 3]).reshaped([B * Hh, H, W]), rate: rates[1])
+        return rows.reshaped([B, Hh, H, W]).permuted([2, 1, 0, 3])
     }
 }
 
@@ -102,7 +136,8 @@ public final class ImageClassifier: Layer {
         _ = BLAS.configure
         self.config = config
         encoder = Linear(config.inputChannels, config.dModel, rng: &rng)
-        blocks = try (0..<config.layers).map { _ in try S4NDBlock(config.layerConfig, rng: &rng) }
+        let kind = try config.block.map(BlockKind.init(validating:)) ?? .s4
+        blocks = try (0..<config.layers).map { _ in try S4NDBlock(config.layerConfig, block: kind, rng: &rng) }
         finalNorm = config.finalNorm ? LayerNorm(config.dModel, axis: 1) : nil
         decoder = Linear(config.dModel, config.classes, rng: &rng)
     }
@@ -134,7 +169,7 @@ public final class ImageClassifier: Layer {
         let rates = rates(height: Hh, width: W)
         for block in blocks {
             let z = layerNorm(h.reshaped([1, H, -1]), weight: block.norm.weight, bias: block.norm.bias, axis: 1)
-            var y = block.layer.forward(channelsFirst: z.reshaped([H, Hh, B, W]), spatialAxes: [1, 3], rates: rates)
+            var y = block.apply(z.reshaped([H, Hh, B, W]), rates: rates)
             if training, config.dropout > 0, let rng {
                 y = dropout(y, p: config.dropout, training: true, rng: &rng.pointee)
             }
@@ -150,6 +185,9 @@ public final class ImageClassifier: Layer {
 
 extension ImageClassifier: KernelHolder {
     public var namedKernels: [(String, any SequenceKernel)] {
-        blocks.enumerated().flatMap { i, b in b.layer.namedKernels.map { ("layers.\(i).layer.\($0.0)", $0.1) } }
+        blocks.enumerated().flatMap { i, b in
+            (b.s4nd?.namedKernels.map { ("layers.\(i).layer.\($0.0)", $0.1) } ?? [])
+                + b.axes.enumerated().flatMap { k, a in kernels(of: a, prefix: "layers.\(i).axes.\(k)") }
+        }
     }
 }

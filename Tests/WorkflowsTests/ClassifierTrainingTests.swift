@@ -224,3 +224,42 @@ final class ParameterGroupTests: XCTestCase {
         XCTAssertEqual(groups.map { $0.learningRate }, [0.01, 0.01, 0.001])
     }
 }
+
+/// The image classifier with every block and with non-default kernels: checkpoints carry the
+/// block and kernel, and reload to the same logits at the training size and another one.
+final class ClassifierBlockTests: XCTestCase {
+    func testEveryBlockAndKernelRoundTripsThroughACheckpoint() throws {
+        let dir = TestSupport.temporaryDirectory("blocks")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cases: [(String?, String)] = [(nil, "dplr"), (nil, "ema"), (nil, "conv"), ("s5", "s4d"), ("mamba", "s4d"), ("gss", "dss")]
+        for (block, kernel) in cases {
+            var c = ImageClassifierConfig()
+            c.classes = 3; c.dModel = 6; c.layers = 1; c.dState = 8; c.trainSize = [8, 8]; c.dropout = 0
+            c.block = block
+            var k = c.kernelOptions
+            k.kernel = kernel; k.initialization = nil
+            if !(try KernelRegistry.entry(kernel)).supportsBandlimit { k.bandlimit = nil }
+            c.kernelOptions = k
+            var rng = SeededRNG(seed: 9)
+            let model = try ImageClassifier(c, rng: &rng)
+            let url = dir.appendingPathComponent("\(block ?? "s4")-\(kernel).safetensors")
+            try ClassifierCheckpoint.save(model, to: url)
+            let (loaded, _) = try ClassifierCheckpoint.load(url)
+            XCTAssertEqual(loaded.config.block, block)
+            XCTAssertEqual(loaded.config.kernelOptions.kernel, kernel)
+            for size in [8, 12] {
+                let x = TestSupport.randomTensor([2, 1, size, size], rng: &rng)
+                let a = Autograd.withoutGradients { model(x).value }, b = Autograd.withoutGradients { loaded(x).value }
+                XCTAssertEqual(a.shape, [2, 3])
+                XCTAssertTrue(a.data.allSatisfy(\.isFinite), "\(block ?? "s4")/\(kernel) at \(size)")
+                assertClose(b, a, atol: 1e-5, "\(block ?? "s4")/\(kernel) at \(size)")
+            }
+            // Gradients reach every parameter.
+            let logits = model(TestSupport.randomTensor([2, 1, 8, 8], rng: &rng))
+            logits.sum().backward()
+            for (name, p) in model.namedParameters where p.requiresGrad {
+                XCTAssertNotNil(p.grad, "\(block ?? "s4")/\(kernel): \(name) got no gradient")
+            }
+        }
+    }
+}

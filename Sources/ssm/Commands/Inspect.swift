@@ -61,7 +61,8 @@ struct Inspect: ParsableCommand {
         case ClassifierCheckpoint.format:
             let (m, _) = try ClassifierCheckpoint.load(url)
             holder = m
-            rows = m.blocks.enumerated().map { i, b in b.layer.namedKernels.map { ("layers.\(i).layer.\($0.0)", $0.1) } }
+            // One row per layer: its kernels side by side (one per axis).
+            rows = m.blocks.indices.map { i in m.namedKernels.filter { $0.0.hasPrefix("layers.\(i).") } }.filter { !$0.isEmpty }
             length = m.config.trainSize.max() ?? 28
             heat = true
         case AudioCheckpoint.format:

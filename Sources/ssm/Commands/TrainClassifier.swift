@@ -25,6 +25,10 @@ struct TrainClassifier: ParsableCommand {
             error: a progress bar on a terminal (epoch, step, loss, accuracy, images/s, ETA), \
             otherwise a progress line about every 10 s.
 
+            Blocks: --block s4 (default) uses the S4ND layer; s5, mamba and gss apply that 1-D \
+            block along each axis in turn (down the columns, then along the rows), both \
+            directions, with per-axis rates at other resolutions (S5 and Mamba scale their steps Δ).
+
             Kernels: --kernel picks the 1-D kernel of every S4ND axis from the registry (s4d, dplr, \
             dss, dlr, ema, sgconv, conv; see `ssm inspect --kernels`), with its own --init, --disc, \
             --reparam and --kernel-dim. The kernel and its options are stored in the model, so \
@@ -141,6 +145,9 @@ struct TrainClassifier: ParsableCommand {
         if let dtMin { c.dtMin = dtMin }
         if let dtMax { c.dtMax = dtMax }
         c.kernelOptions = try kernelGroup.applied(to: c.kernelOptions, keepBandlimit: bandlimit.map { $0 > 0 } ?? false)
+        let block = try kernelGroup.blockKind()
+        c.block = block == .s4 ? nil : block.rawValue
+        if block == .mamba && dState == nil { c.dState = 16 }           // Mamba's own default
         return c
     }
 
@@ -170,6 +177,7 @@ struct TrainClassifier: ParsableCommand {
         if let bandlimit, (bandlimit > 0 ? bandlimit : nil) != c.bandlimit { out.append("--bandlimit \(bandlimit) (checkpoint: \(c.bandlimit.map { "\($0)" } ?? "off"))") }
         if noAugment && o.augment { out.append("--no-augment (checkpoint trains with augmentation)") }
         out += kernelGroup.conflicts(with: c.kernelOptions)
+        if let b = kernelGroup.block, b != (c.block ?? "s4") { out.append("--block \(b) (checkpoint: \(c.block ?? "s4"))") }
         if rgb != (c.inputChannels == 3) { out.append(rgb ? "--rgb (checkpoint is gray)" : "gray (checkpoint is RGB; add --rgb)") }
         return out
     }
@@ -266,7 +274,7 @@ struct TrainClassifier: ParsableCommand {
         } catch { throw CommandError("\(out): cannot write the run folder: \(error.localizedDescription)") }
         let c = classifier.config
         Stderr.line("train-classifier: \(train.count) training, \(validation?.count ?? 0) validation images, \(c.classes) classes, " +
-                    "\(c.trainSize[0])x\(c.trainSize[1]), H=\(c.dModel) layers=\(c.layers) kernel \(c.kernelOptions.summary), " +
+                    "\(c.trainSize[0])x\(c.trainSize[1]), H=\(c.dModel) layers=\(c.layers) block \(c.block ?? "s4") kernel \(c.kernelOptions.summary), " +
                     "\(classifier.parameters.reduce(0) { $0 + $1.value.count }) parameters" +
                     (trainer.epoch > 0 ? "; resuming after epoch \(trainer.epoch)" : ""))
 
