@@ -46,3 +46,38 @@ func kernelGeneration(kernel: String, features: Int, stateSize: Int, length: Int
     emitJSON([("suite", "kernels"), ("case", "kernel_generation"), ("kernel", kernel), ("H", features), ("N", stateSize),
               ("L", length), ("forward_ms", 1000 / forward), ("forward_backward_ms", 1000 / backward)])
 }
+
+/// Issue W-blocks: Mamba's selective scan (forward, forward + backward, and the recurrent step)
+/// and S5's scan at d_model 256, d_state 16, L 4,096, batch 8, next to the S4 block's FFT
+/// convolution (S4D kernel) at the same size.
+func blocksSuite() throws {
+    let (h, n, L, batch) = (256, 16, 4096, 8)
+    var rng = SeededRNG(seed: 3)
+    let x = Tensor(shape: [batch, h, L], data: (0..<(batch * h * L)).map { _ in rng.normal() })
+    let g = Tensor(repeating: 1e-3, shape: [batch, h, L])
+    let layers: [(String, any SequenceLayer)] = [
+        ("s4_fftconv", S4Block(kernel: S4DKernelConfiguration(features: h, stateSize: 2 * n), rng: &rng)),
+        ("s5_scan", S5Layer(features: h, modes: n, rng: &rng)),
+        ("mamba", MambaBlock(features: h, stateSize: n, rng: &rng)),
+    ]
+    for (name, layer) in layers {
+        let forward = timeLoop(seconds: 3) { _ = Autograd.withoutGradients { layer.forward(Variable(x), rate: 1) } }
+        let training = timeLoop(seconds: 3) {
+            let y = layer.forward(Variable(x), rate: 1)
+            y.backward(g)
+            for (_, p) in layer.namedParameters { p.zeroGrad() }
+        }
+        // Recurrent step, batch 8, one token at a time.
+        let state = layer.defaultState(batch: batch)
+        var input = [Float](repeating: 0.1, count: batch * h), output = [Float](repeating: 0, count: batch * h)
+        let steps = 256
+        let stepRate = timeLoop(seconds: 2) {
+            input.withUnsafeBufferPointer { ib in output.withUnsafeMutableBufferPointer { ob in
+                for _ in 0..<steps { _ = layer.step(ib.baseAddress!, into: ob.baseAddress!, state: state) }
+            }}
+        }
+        emitJSON([("suite", "blocks"), ("case", name), ("d_model", h), ("d_state", n), ("L", L), ("batch", batch),
+                  ("forward_ms", 1000 / forward), ("forward_backward_ms", 1000 / training),
+                  ("step_tokens_per_s", stepRate * Double(steps * batch))])
+    }
+}

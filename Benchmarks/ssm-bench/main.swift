@@ -4,6 +4,7 @@ import Foundation
 
 let suites: [String: () throws -> Void] = [
     "kernels": kernelsSuite,
+    "blocks": blocksSuite,
     "safetensors": safetensorsSuite,
     "core-ops": coreOpsSuite,
     "s4": s4Suite,

@@ -30,13 +30,15 @@ public struct SashimiConfig: Codable, Equatable, Sendable {
     public var lMax: Int? = nil
     /// The residual sequence block (`s4` when absent; `s5`, `mamba`, `gss`).
     public var block: String? = nil
+    /// State Memory Replay window around every residual sequence block (`nil` = none).
+    public var smr: Int? = nil
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case dModel = "d_model", nLayers = "n_layers", pool, expand, ff, dropout, dState = "d_state", nSSM = "n_ssm"
         case initialization = "init", discretization = "disc", dtMin = "dt_min", dtMax = "dt_max"
-        case kernel, kernelInit = "kernel_init", kernelDisc = "kernel_disc", reparam, kernelDim = "kernel_dim", lMax = "l_max", block
+        case kernel, kernelInit = "kernel_init", kernelDisc = "kernel_disc", reparam, kernelDim = "kernel_dim", lMax = "l_max", block, smr
     }
 
     /// The registry options of every S4 block.
@@ -81,6 +83,7 @@ public struct SashimiConfig: Codable, Equatable, Sendable {
         if let s = nSSM, s < 1 { p.append("n_ssm must be positive, got \(s)") }
         if !(dtMin > 0 && dtMax >= dtMin && dtMax.isFinite) { p.append("need 0 < dt_min ≤ dt_max, got \(dtMin), \(dtMax)") }
         if let l = lMax, l < 1 { p.append("l_max must be positive, got \(l)") }
+        if let w = smr, !(1...64).contains(w) { p.append("smr must be a window of 1…64 samples, got \(w)") }
         if let b = block, BlockKind(rawValue: b) == nil {
             p.append("block must be one of \(BlockKind.allCases.map(\.rawValue).joined(separator: ", ")), got \(b)")
         }
@@ -120,17 +123,18 @@ extension Sashimi {
         let kind = config.block.flatMap(BlockKind.init(rawValue:)) ?? .s4
         self.init(dModel: config.dModel, nLayers: config.nLayers, pool: config.pool, expand: config.expand, ff: config.ff,
                   dropout: config.dropout, rng: &rng) { h, tier, rng in
-            if kind != .s4 {
-                // Validated by `problems`.
-                return try! kind.make(features: h, kernel: options, maxLength: config.maxLength(tier: tier), bidirectional: false, rng: &rng)
-            }
-            if options.kernel == "s4d" { return S4Block(kernel: config.kernel(features: h), rng: &rng) }
-            let l = config.maxLength(tier: tier)
-            // Validated by `problems`; the registry throws only for options it has already accepted.
-            let kernel = try! KernelRegistry.build(options, shape: KernelShape(features: h, channels: 1, maxLength: l), rng: &rng)
-            let conv = FFTConv(kernel: kernel, activation: .gelu, maxKernelLength: l, rng: &rng)
-            return S4Block(layer: conv, rng: &rng)
+            let layer = Sashimi.block(config, options: options, kind: kind, features: h, tier: tier, rng: &rng)
+            guard let w = config.smr else { return layer }
+            return StateMemoryReplay(layer, window: w, rng: &rng)
         }
+    }
+
+    /// One residual sequence block of `config` (before any SMR wrapper).
+    static func block(_ config: SashimiConfig, options: KernelOptions, kind: BlockKind, features h: Int, tier: Int,
+                      rng: inout SeededRNG) -> any SequenceLayer {
+        if kind == .s4 && options.kernel == "s4d" { return S4Block(kernel: config.kernel(features: h), rng: &rng) }
+        // Validated by `problems`; the factory throws only for options it has already accepted.
+        return try! kind.make(features: h, kernel: options, maxLength: config.maxLength(tier: tier), bidirectional: false, rng: &rng)
     }
 
     /// The official module name of the backbone.

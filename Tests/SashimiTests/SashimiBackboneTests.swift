@@ -62,6 +62,12 @@ final class SashimiBackboneTests: XCTestCase {
             let conv = Autograd.withoutGradients { m.forward(Variable(x)).value }
             assertClose(m.stepThrough(x), conv, atol: 2e-4, kind.rawValue)
         }
+        var c = smallConfig(nLayers: 1); c.smr = 3; c.block = "s5"
+        var rng = SeededRNG(seed: 19)
+        let m = Sashimi(c, rng: &rng)
+        XCTAssertTrue(m.namedParameters.contains { $0.0 == "c_layers.0.layer.smr.weight" })
+        let x = TestSupport.randomTensor([1, 8, 48], rng: &rng)
+        assertClose(m.stepThrough(x), Autograd.withoutGradients { m.forward(Variable(x)).value }, atol: 2e-4, "smr")
         var bad = smallConfig(); bad.block = "rnn"
         XCTAssertEqual(bad.problems, ["block must be one of s4, s5, mamba, gss, got rnn"])
     }

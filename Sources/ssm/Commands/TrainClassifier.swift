@@ -147,6 +147,7 @@ struct TrainClassifier: ParsableCommand {
         c.kernelOptions = try kernelGroup.applied(to: c.kernelOptions, keepBandlimit: bandlimit.map { $0 > 0 } ?? false)
         let block = try kernelGroup.blockKind()
         c.block = block == .s4 ? nil : block.rawValue
+        if kernelGroup.smr != nil { throw ValidationError("--smr applies to 1-D sequence models (train-sashimi); the image classifier's layers see whole images") }
         if block == .mamba && dState == nil { c.dState = 16 }           // Mamba's own default
         return c
     }

@@ -136,6 +136,7 @@ struct TrainSashimi: ParsableCommand {
         let block = try kernelGroup.blockKind()
         c.backbone.block = block == .s4 ? nil : block.rawValue
         if block == .mamba && dState == nil { c.backbone.dState = 16 }        // Mamba's own default
+        c.backbone.smr = kernelGroup.smr
         // Kernels of a fixed length get the training window (divided per tier).
         if ["dplr", "sgconv", "conv"].contains(k.kernel) { c.backbone.lMax = length ?? AudioTrainingOptions().length }
         return c
@@ -172,6 +173,7 @@ struct TrainSashimi: ParsableCommand {
         check(dropout != nil, fresh.backbone.dropout, c.backbone.dropout, "--dropout")
         out += kernelGroup.conflicts(with: c.backbone.kernelOptions)
         if let b = kernelGroup.block, b != (c.backbone.block ?? "s4") { out.append("--block \(b) (checkpoint: \(c.backbone.block ?? "s4"))") }
+        if let w = kernelGroup.smr, w != c.backbone.smr { out.append("--smr \(w) (checkpoint: \(c.backbone.smr.map(String.init) ?? "none"))") }
         check(sampleRate != nil, fresh.sampleRate, c.sampleRate, "--sample-rate")
         check(quantization != nil || bits != nil, fresh.quantization, c.quantization, "--quantization/--bits")
         check(batchSize != nil, given.batchSize, o.batchSize, "--batch-size")

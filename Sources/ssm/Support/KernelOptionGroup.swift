@@ -29,6 +29,9 @@ struct KernelOptionGroup: ParsableArguments {
         discussion: BlockKind.allCases.map { "\($0.rawValue) — \($0.summary)" }.joined(separator: "; ") + "."))
     var block: String?
 
+    @Option(help: "State Memory Replay: gate each sequence block's input with a learnt causal window of this many samples (train-sashimi).")
+    var smr: Int?
+
     @Option(name: .customLong("kernel-dim"), help: "Sub-kernel length of sgconv (default 16) or taps of conv (default: the training length).")
     var kernelDim: Int?
 
