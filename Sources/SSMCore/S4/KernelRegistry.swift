@@ -165,21 +165,20 @@ public struct KernelEntry: Sendable {
     public let continuousTime: Bool
     /// How the kernel treats a sampling-rate change.
     public let rateNote: String
-    /// Whether `reparam` and `bandlimit` apply, and whether ``FFTConv`` can add Liquid-S4 terms on top.
+    /// Whether `reparam` and `bandlimit` apply.
     public let supportsReparameterization: Bool
-    public let supportsLiquid: Bool
     public let supportsBandlimit: Bool
     /// Builds a freshly initialised kernel; options are already validated.
     public let build: @Sendable (KernelOptions, KernelShape, inout SeededRNG) throws -> any SequenceKernel
 
     public init(name: String, summary: String, initializations: [String], discretizations: [String], hasStepMode: Bool,
-                continuousTime: Bool, rateNote: String, supportsReparameterization: Bool = false, supportsLiquid: Bool = false,
+                continuousTime: Bool, rateNote: String, supportsReparameterization: Bool = false,
                 supportsBandlimit: Bool = false,
                 build: @escaping @Sendable (KernelOptions, KernelShape, inout SeededRNG) throws -> any SequenceKernel) {
         self.name = name; self.summary = summary; self.initializations = initializations
         self.discretizations = discretizations; self.hasStepMode = hasStepMode; self.continuousTime = continuousTime
         self.rateNote = rateNote; self.supportsReparameterization = supportsReparameterization
-        self.supportsLiquid = supportsLiquid; self.supportsBandlimit = supportsBandlimit; self.build = build
+        self.supportsBandlimit = supportsBandlimit; self.build = build
     }
 }
 

@@ -157,7 +157,7 @@ extension S4DKernel {
         name: "s4d", summary: "diagonal S4 (S4D): A = −f(A_real) − i·A_imag, ZOH or bilinear",
         initializations: ["diag-lin", "diag-inv", "diag"], discretizations: ["zoh", "bilinear", "dss"],
         hasStepMode: true, continuousTime: true, rateNote: "dt × rate: the same continuous system at another resolution",
-        supportsReparameterization: true, supportsLiquid: true, supportsBandlimit: true
+        supportsReparameterization: true, supportsBandlimit: true
     ) { o, shape, rng in
         let config = S4DKernelConfiguration(
             features: shape.features, stateSize: o.stateSize, channels: shape.channels, ssmCopies: o.ssmCopies,
