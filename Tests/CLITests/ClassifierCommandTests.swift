@@ -460,6 +460,12 @@ final class ClassifierCommandTests: XCTestCase {
             (["train-classifier", "--data", "d", "--out", "o", "--d-state", "7"], "--d-state must be even"),
             (["train-classifier", "--data", "d", "--out", "o", "--val", "v", "--val-fraction", "0.2"], "not both"),
             (["dataset", "import-idx", "a", "b", "--out", "o", "--limit", "0"], "--limit must be at least 1"),
+            (["train-classifier", "--data", "d", "--out", "o", "--kernel", "s6"], "unknown kernel \"s6\" (valid: s4d, dplr, dss, dlr, ema, sgconv, conv)"),
+            (["train-classifier", "--data", "d", "--out", "o", "--kernel", "dplr", "--init", "diag-lin"], "init = diag-lin: dplr takes legs, fout, legt"),
+            (["train-classifier", "--data", "d", "--out", "o", "--kernel", "ema", "--bandlimit", "0.5"], "ema has no bandlimit"),
+            (["train-classifier", "--data", "d", "--out", "o", "--block", "rnn"], "block = rnn: valid: s4, s5, mamba, gss"),
+            (["train-classifier", "--data", "d", "--out", "o", "--smr", "4"], "--smr applies to 1-D sequence models"),
+            (["inspect", "/nonexistent-ssm-model.safetensors"], "/nonexistent-ssm-model.safetensors"),
         ]
         for (arguments, message) in cases {
             let r = try SSMTool.run(arguments)
@@ -468,5 +474,31 @@ final class ClassifierCommandTests: XCTestCase {
             XCTAssertEqual(r.out, "", arguments.joined(separator: " "))
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/ssm-never"))
+    }
+
+    /// A model trained with another kernel records it: inspect reports it, evaluate needs no flag.
+    func testTrainWithAKernelAndInspect() throws {
+        let f = try trainedRun()
+        let run = f.root.appendingPathComponent("run-dplr")
+        let trained = try SSMTool.run(["train-classifier", "--data", f.data, "--out", run.path, "--size", "16",
+                                       "--d-model", "8", "--layers", "1", "--d-state", "8", "--epochs", "1",
+                                       "--batch-size", "8", "--val-fraction", "0", "--kernel", "dplr", "--init", "legt", "--seed", "1"])
+        XCTAssertEqual(trained.status, 0, trained.err)
+        let model = run.appendingPathComponent("model.safetensors").path
+        let png = f.root.appendingPathComponent("kernels.png").path
+        let inspected = try SSMTool.run(["inspect", model, "--plot", png])
+        XCTAssertEqual(inspected.status, 0, inspected.err)
+        let lines = inspected.out.split(separator: "\n")
+        XCTAssertEqual(lines.count, 3)                                   // the model, then its 2 kernels (one per axis)
+        XCTAssertTrue(lines[0].contains("\"kernel\":\"dplr\"") && lines[0].contains("\"init\":\"legt\""), String(lines[0]))
+        XCTAssertTrue(lines[1].contains("\"kernel\": \"dplr\"") && lines[1].contains("\"eig_real\""), String(lines[1]))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
+        XCTAssertEqual(Array(bytes.prefix(4)), [0x89, 0x50, 0x4E, 0x47])   // a PNG
+        XCTAssertGreaterThan(bytes.count, 2000)
+        let evaluated = try SSMTool.run(["evaluate", "--data", f.data, "--model", model, "--size", "16", "--size", "24"])
+        XCTAssertEqual(evaluated.status, 0, evaluated.err)
+        XCTAssertEqual(evaluated.out.split(separator: "\n").count, 2)
+        let registry = try SSMTool.run(["inspect", "--kernels"])
+        XCTAssertEqual(registry.out.split(separator: "\n").count, 7)
     }
 }
