@@ -6,6 +6,7 @@ import Foundation
 ///     y[b, e, t]    = Σ_n C[b, n, t] · h[b, e, n, t]
 ///
 /// (ZOH for `A`, Euler for `B`, as the reference; `D·u` and the gate are ordinary ops outside.)
+/// Float arithmetic as the reference (fp32), `exp` through ``fastExp(_:)``.
 /// Shapes: `u`, `Δ` `(B, E, L)`, `A` `(E, N)`, `B`, `C` `(B, N, L)` shared by all channels.
 /// Rows `(b, e)` run in parallel; the backward pass recomputes each row's states (`N × L`, so it
 /// stays in cache) and runs the reverse-time adjoint
@@ -17,74 +18,80 @@ public func selectiveScan(u: Variable, delta: Variable, a: Variable, b: Variable
     precondition(delta.shape == u.shape && a.shape == [e, n] && b.shape == [bsz, n, L] && c.shape == [bsz, n, L],
                  "selectiveScan: u, Δ (B, E, L), A (E, N), B, C (B, N, L); got \(u.shape), \(delta.shape), \(a.shape), \(b.shape), \(c.shape)")
     let uv = u.value.data, dv = delta.value.data, av = a.value.data, bv = b.value.data, cv = c.value.data
+    let rows = bsz * e
     var y = Tensor.zeros([bsz, e, L])
+    // Float arithmetic with the package's fast exp (as the reference runs in fp32); rows in chunks,
+    // each with its own buffers.
     y.data.withUnsafeMutableBufferPointer { yb in
         let yb = yb
-        Parallel.forEach(bsz * e) { row in
-            let bi = row / e, ei = row % e
-            var h = [Double](repeating: 0, count: n)
-            for t in 0..<L {
-                let i = row * L + t, dt = Double(dv[i]), x = Double(uv[i])
-                var acc = 0.0
-                for k in 0..<n {
-                    let j = (bi * n + k) * L + t
-                    h[k] = Foundation.exp(dt * Double(av[ei * n + k])) * h[k] + dt * Double(bv[j]) * x
-                    acc += Double(cv[j]) * h[k]
+        Parallel.forEachChunk(rows, minimumChunk: 8) { range in
+            var h = [Float](repeating: 0, count: n)
+            for row in range {
+                let bi = row / e, ei = row % e
+                for k in 0..<n { h[k] = 0 }
+                for t in 0..<L {
+                    let i = row * L + t, dt = dv[i], x = uv[i]
+                    var acc: Float = 0
+                    for k in 0..<n {
+                        let j = (bi * n + k) * L + t
+                        h[k] = fastExp(dt * av[ei * n + k]) * h[k] + dt * bv[j] * x
+                        acc += cv[j] * h[k]
+                    }
+                    yb[i] = acc
                 }
-                yb[i] = Float(acc)
             }
         }
     }
     return Variable(y, parents: [u, delta, a, b, c]) { g in
-        var du = [Float](repeating: 0, count: bsz * e * L), dd = du
-        var da = [Double](repeating: 0, count: e * n)
-        var db = [Double](repeating: 0, count: bsz * n * L), dc = db
+        var du = [Float](repeating: 0, count: rows * L), dd = du
+        var da = [Float](repeating: 0, count: e * n)
+        var db = [Float](repeating: 0, count: bsz * n * L), dc = db
         let lock = NSLock()
+        let gd = g.data
         du.withUnsafeMutableBufferPointer { dub in dd.withUnsafeMutableBufferPointer { ddb in
             let (dub, ddb) = (dub, ddb)
-            Parallel.forEach(bsz * e) { row in
-                let bi = row / e, ei = row % e
-                // Recompute this row's states h[n][t] (after step t).
-                var hs = [Double](repeating: 0, count: n * L), h = [Double](repeating: 0, count: n)
-                var aT = [Double](repeating: 0, count: n * L)
-                for t in 0..<L {
-                    let i = row * L + t, dt = Double(dv[i]), x = Double(uv[i])
-                    for k in 0..<n {
-                        let at = Foundation.exp(dt * Double(av[ei * n + k]))
-                        h[k] = at * h[k] + dt * Double(bv[(bi * n + k) * L + t]) * x
-                        hs[k * L + t] = h[k]; aT[k * L + t] = at
+            Parallel.forEachChunk(rows, minimumChunk: 8) { range in
+                // Per chunk: this row's states and decays, and the chunk's share of dA, dB, dC.
+                var hs = [Float](repeating: 0, count: n * L), aT = hs, h = [Float](repeating: 0, count: n), dh = h
+                var localDA = [Float](repeating: 0, count: e * n)
+                var localDB = [Float](repeating: 0, count: bsz * n * L), localDC = localDB
+                for row in range {
+                    let bi = row / e, ei = row % e
+                    for k in 0..<n { h[k] = 0; dh[k] = 0 }
+                    for t in 0..<L {
+                        let i = row * L + t, dt = dv[i], x = uv[i]
+                        for k in 0..<n {
+                            let at = fastExp(dt * av[ei * n + k])
+                            h[k] = at * h[k] + dt * bv[(bi * n + k) * L + t] * x
+                            hs[k * L + t] = h[k]; aT[k * L + t] = at
+                        }
                     }
-                }
-                var dh = [Double](repeating: 0, count: n)
-                var localDA = [Double](repeating: 0, count: n)
-                var localDB = [Double](repeating: 0, count: n * L), localDC = localDB
-                for t in stride(from: L - 1, through: 0, by: -1) {
-                    let i = row * L + t, dt = Double(dv[i]), x = Double(uv[i]), gt = Double(g.data[i])
-                    var sumB = 0.0, sumA = 0.0
-                    for k in 0..<n {
-                        let j = (bi * n + k) * L + t
-                        let next = t + 1 < L ? aT[k * L + t + 1] * dh[k] : 0
-                        dh[k] = next + gt * Double(cv[j])
-                        let prev = t > 0 ? hs[k * L + t - 1] : 0
-                        let ah = aT[k * L + t] * prev                               // a_t h_{t−1}
-                        sumB += dh[k] * Double(bv[j])
-                        sumA += dh[k] * Double(av[ei * n + k]) * ah
-                        localDA[k] += dt * dh[k] * ah
-                        localDB[k * L + t] += dh[k] * dt * x
-                        localDC[k * L + t] += gt * hs[k * L + t]
+                    for t in stride(from: L - 1, through: 0, by: -1) {
+                        let i = row * L + t, dt = dv[i], x = uv[i], gt = gd[i]
+                        var sumB: Float = 0, sumA: Float = 0
+                        for k in 0..<n {
+                            let j = (bi * n + k) * L + t
+                            let next: Float = t + 1 < L ? aT[k * L + t + 1] * dh[k] : 0
+                            dh[k] = next + gt * cv[j]
+                            let prev: Float = t > 0 ? hs[k * L + t - 1] : 0
+                            let ah = aT[k * L + t] * prev                               // a_t h_{t−1}
+                            sumB += dh[k] * bv[j]
+                            sumA += dh[k] * av[ei * n + k] * ah
+                            localDA[ei * n + k] += dt * dh[k] * ah
+                            localDB[j] += dh[k] * dt * x
+                            localDC[j] += gt * hs[k * L + t]
+                        }
+                        dub[i] = dt * sumB
+                        ddb[i] = x * sumB + sumA
                     }
-                    dub[i] = Float(dt * sumB)
-                    ddb[i] = Float(x * sumB + sumA)
                 }
                 lock.lock()
-                for k in 0..<n {
-                    da[ei * n + k] += localDA[k]
-                    for t in 0..<L { db[(bi * n + k) * L + t] += localDB[k * L + t]; dc[(bi * n + k) * L + t] += localDC[k * L + t] }
-                }
+                for i in 0..<(e * n) { da[i] += localDA[i] }
+                for i in 0..<(bsz * n * L) { db[i] += localDB[i]; dc[i] += localDC[i] }
                 lock.unlock()
             }
         }}
-        return [Tensor(shape: [bsz, e, L], data: du), Tensor(shape: [bsz, e, L], data: dd), Tensor(shape: [e, n], data: da.map(Float.init)),
-                Tensor(shape: [bsz, n, L], data: db.map(Float.init)), Tensor(shape: [bsz, n, L], data: dc.map(Float.init))]
+        return [Tensor(shape: [bsz, e, L], data: du), Tensor(shape: [bsz, e, L], data: dd), Tensor(shape: [e, n], data: da),
+                Tensor(shape: [bsz, n, L], data: db), Tensor(shape: [bsz, n, L], data: dc)]
     }
 }
