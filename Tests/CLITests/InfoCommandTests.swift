@@ -102,4 +102,26 @@ final class InfoCommandTests: XCTestCase {
         let none = try SSMTool.run(["info"])
         XCTAssertNotEqual(none.status, 0)
     }
+
+    /// A full disk on standard output is a failure with a message, not exit 0.
+    func testWriteErrorsOnStandardOutputFail() throws {
+        guard let ssm = TestSupport.ssmExecutable else { throw XCTSkip("ssm binary not found") }
+        guard let full = FileHandle(forWritingAtPath: "/dev/full") else { throw XCTSkip("no /dev/full") }
+        let sample = TestSupport.samplesDirectory.appendingPathComponent("images").path
+        for arguments in [["info", sample], ["inspect", "--kernels"], ["classify", sample, "--format", "csv"]] {
+            let process = Process()
+            process.executableURL = ssm
+            process.arguments = arguments
+            process.currentDirectoryURL = TestSupport.repositoryRoot
+            let err = Pipe()
+            process.standardOutput = full
+            process.standardError = err
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 1, arguments.joined(separator: " "))
+            XCTAssertTrue(message.contains("cannot write to standard output: No space left on device"), "\(arguments): \(message)")
+        }
+    }
 }

@@ -101,12 +101,12 @@ struct Classify: ParsableCommand {
                     line.print()
                 } else {
                     let top = order.map { "\(c.classNames[$0]):\(Self.number(Float(p[$0])))" }.joined(separator: ";")
-                    print([f, c.classNames[order.first!], Self.number(Float(p[order.first!])), "", "", top, ""].map(Self.csv).joined(separator: ","))
+                    Stdout.line([f, c.classNames[order.first!], Self.number(Float(p[order.first!])), "", "", top, ""].map(Self.csv).joined(separator: ","))
                 }
             } catch {
                 failed += 1
                 if format == .json { line.add("error", errorText(error, file: f)); line.print() }
-                else { print([f, "", "", "", "", "", errorText(error, file: f)].map(Self.csv).joined(separator: ",")) }
+                else { Stdout.line([f, "", "", "", "", "", errorText(error, file: f)].map(Self.csv).joined(separator: ",")) }
             }
         }
         return failed
@@ -115,7 +115,7 @@ struct Classify: ParsableCommand {
     func run() throws {
         let (audio, imagePaths) = audioFiles()
         if imagePaths.isEmpty {
-            if format == .csv { print("file,label,score,height,width,top_k,error") }
+            if format == .csv { Stdout.line("file,label,score,height,width,top_k,error") }
             let failed = try classifyAudio(audio)
             fflush(stdout)
             if failed > 0 { Stderr.line("classify: \(failed) of \(audio.count) file(s) failed"); throw ExitCode(1) }
@@ -134,7 +134,7 @@ struct Classify: ParsableCommand {
                 files += found
             }
         }
-        if format == .csv { print("file,label,score,height,width,top_k,error") }
+        if format == .csv { Stdout.line("file,label,score,height,width,top_k,error") }
         var failed = 0
         func emit(_ file: String, _ result: Result<FileClassification, Error>) {
             switch result {
@@ -151,7 +151,7 @@ struct Classify: ParsableCommand {
                     line.print()
                 } else {
                     let top = r.top.map { "\($0.label):\(Self.number($0.score))" }.joined(separator: ";")
-                    print([file, r.label, Self.number(r.score), String(r.size[0]), String(r.size[1]), top, ""].map(Self.csv).joined(separator: ","))
+                    Stdout.line([file, r.label, Self.number(r.score), String(r.size[0]), String(r.size[1]), top, ""].map(Self.csv).joined(separator: ","))
                 }
             case .failure(let e):
                 failed += 1
@@ -162,7 +162,7 @@ struct Classify: ParsableCommand {
                     line.add("error", text)
                     line.print()
                 } else {
-                    print([file, "", "", "", "", "", text].map(Self.csv).joined(separator: ","))
+                    Stdout.line([file, "", "", "", "", "", text].map(Self.csv).joined(separator: ","))
                 }
             }
         }

@@ -88,11 +88,11 @@ struct Evaluate: ParsableCommand {
             }
         }
         if format == .table {
-            print("| size | accuracy |")
-            print("|---|---|")
+            Stdout.line("| size | accuracy |")
+            Stdout.line("|---|---|")
             for (s, r) in rows {
                 let name = "\(s.height)×\(s.width)" + (s == train ? " (train)" : "")
-                print("| \(name) | " + String(format: "%.2f%%", 100 * r.accuracy) + " |")
+                Stdout.line("| \(name) | " + String(format: "%.2f%%", 100 * r.accuracy) + " |")
             }
         }
     }

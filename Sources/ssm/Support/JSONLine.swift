@@ -43,10 +43,7 @@ struct JSONLine {
     var text: String { "{" + fields.map { "\(JSONLine.quote($0.0)): \($0.1.encoded)" }.joined(separator: ", ") + "}" }
 
     /// Prints the object and a newline on standard output, flushed (each line reaches a pipe as it is made).
-    func print() {
-        Swift.print(text)
-        fflush(stdout)
-    }
+    func print() { Stdout.line(text) }
 
     /// A JSON string literal.
     static func quote(_ s: String) -> String {
@@ -63,5 +60,22 @@ struct JSONLine {
             }
         }
         return out + "\""
+    }
+}
+
+/// Standard output, flushed line by line; a failed write is a failure (exit 1 with a message on
+/// standard error), except a reader that went away (`EPIPE`), which ends the command quietly.
+enum Stdout {
+    static func line(_ text: String) {
+        Swift.print(text)
+        flush()
+    }
+
+    static func flush() {
+        guard fflush(stdout) != 0 || ferror(stdout) != 0 else { return }
+        let code = errno
+        if code == EPIPE { exit(0) }
+        FileHandle.standardError.write(Data("Error: cannot write to standard output: \(String(cString: strerror(code)))\n".utf8))
+        exit(1)
     }
 }
