@@ -262,4 +262,29 @@ final class ClassifierBlockTests: XCTestCase {
             }
         }
     }
+
+    /// A checkpoint whose configuration names a kernel or value this build does not have is a
+    /// clear error naming the field, not a silent default.
+    func testUnknownKernelOptionsInACheckpointAreNamed() throws {
+        let dir = TestSupport.temporaryDirectory("bad-kernel")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = ImageClassifierConfig()
+        c.classes = 2; c.dModel = 4; c.layers = 1; c.dState = 4; c.trainSize = [6, 6]
+        var rng = SeededRNG(seed: 1)
+        let model = try ImageClassifier(c, rng: &rng)
+        let url = dir.appendingPathComponent("m.safetensors")
+        try ClassifierCheckpoint.save(model, to: url)
+        let file = try SafeTensors.read(url)
+        for (from, to, expected) in [("\"d_model\"", "\"kernel\":\"s6\",\"d_model\"", "unknown kernel \"s6\""),
+                                     ("\"d_model\"", "\"reparam\":\"tanh\",\"d_model\"", "reparam = tanh: valid: exp, softplus, best"),
+                                     ("\"d_model\"", "\"block\":\"rnn\",\"d_model\"", "block = rnn")] {
+            var metadata = file.metadata
+            metadata["config"] = file.metadata["config"]!.replacingOccurrences(of: from, with: to)
+            let badURL = dir.appendingPathComponent("bad.safetensors")
+            try SafeTensors.write(file.tensors, metadata: metadata, to: badURL)
+            XCTAssertThrowsError(try ClassifierCheckpoint.load(badURL)) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
 }
