@@ -46,7 +46,7 @@ public enum AudioCheckpoint {
         var rng = SeededRNG(seed: 0)
         let model = SashimiAudioModel(config, rng: &rng)
         do { try model.load(stateDict: ModelFile.weights(file)) } catch { throw LoadError.weights(url.path, "\(error)") }
-        for (name, p) in model.namedParameters where p.value.data.contains(where: { !$0.isFinite }) {
+        if let name = ModelFile.nonFiniteParameter(model) {
             throw LoadError.weights(url.path, "weight '\(name)' holds NaN or infinite values")
         }
         return (model, file)

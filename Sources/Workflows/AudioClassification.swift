@@ -22,7 +22,7 @@ public enum AudioClassifierFile {
         var rng = SeededRNG(seed: 0)
         let model = AudioClassifier(config, rng: &rng)
         do { try model.load(stateDict: ModelFile.weights(file)) } catch { throw AudioCheckpoint.LoadError.weights(url.path, "\(error)") }
-        for (name, p) in model.namedParameters where p.value.data.contains(where: { !$0.isFinite }) {
+        if let name = ModelFile.nonFiniteParameter(model) {
             throw AudioCheckpoint.LoadError.weights(url.path, "weight '\(name)' holds NaN or infinite values")
         }
         return model

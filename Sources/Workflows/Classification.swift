@@ -161,9 +161,15 @@ public enum Classification {
                     pixels.reserveCapacity(members.count * channels * h * w)
                     for i in members { if case .success(let img)? = loaded[i] { pixels += img.pixels } }
                     let x = Tensor(shape: [members.count, channels, h, w], data: pixels)   // (B, C, h, w)
-                    let probs = Autograd.withoutGradients { softmax(model(x).value) }       // (B, classes)
+                    let logits = Autograd.withoutGradients { model(x).value }              // (B, classes)
+                    let probs = logits.softmax()
                     let K = labels.count
                     for (r, i) in members.enumerated() {
+                        // Non-finite scores are wrong data, never a result.
+                        guard logits.data[(r * K)..<((r + 1) * K)].allSatisfy(\.isFinite) else {
+                            results[i] = .failure(ClassificationError(file: part[i], reason: "the model produced non-finite scores for this image"))
+                            continue
+                        }
                         let row = probs.data[(r * K)..<((r + 1) * K)]
                         results[i] = .success(FileClassification(file: part[i], size: key, top: topK(row, k: k, labels: labels)))
                     }
@@ -172,20 +178,6 @@ public enum Classification {
             for (i, r) in results.enumerated() { report(part[i], r!) }
             start += part.count
         }
-    }
-
-    /// Row-wise softmax of `(B, K)` logits.
-    static func softmax(_ logits: Tensor) -> Tensor {
-        let K = logits.shape[1]
-        var out = logits
-        for r in 0..<logits.shape[0] {
-            var m = -Float.infinity
-            for j in 0..<K { m = max(m, logits.data[r * K + j]) }
-            var s: Float = 0
-            for j in 0..<K { let e = Foundation.exp(logits.data[r * K + j] - m); out.data[r * K + j] = e; s += e }
-            for j in 0..<K { out.data[r * K + j] /= s }
-        }
-        return out
     }
 }
 

@@ -55,6 +55,9 @@ public enum ClassifierCheckpoint {
         let model: ImageClassifier
         do { model = try ImageClassifier(config, rng: &rng) } catch { throw LoadError.badConfig(url.path, "\(error)") }
         do { try model.load(stateDict: ModelFile.weights(file)) } catch { throw LoadError.weights(url.path, "\(error)") }
+        if let name = ModelFile.nonFiniteParameter(model) {
+            throw LoadError.weights(url.path, "weight '\(name)' holds NaN or infinite values")
+        }
         return (model, file)
     }
 }

@@ -23,6 +23,11 @@ enum ModelFile {
         file.tensors.filter { !$0.key.hasPrefix(optimizerPrefix) }
     }
 
+    /// The name of the first parameter of `layer` holding NaN or an infinity (checked on every load).
+    static func nonFiniteParameter(_ layer: Layer) -> String? {
+        layer.namedParameters.first { $0.1.value.data.contains { !$0.isFinite } }?.0
+    }
+
     /// The optimiser state as checkpoint tensors.
     static func optimizerTensors(_ optimizer: AdamW) -> [String: Tensor] {
         var out: [String: Tensor] = [:]

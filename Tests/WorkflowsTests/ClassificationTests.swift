@@ -31,7 +31,7 @@ final class ClassificationTests: XCTestCase {
 
     func testSoftmaxMatchesDirectFormula() {
         let logits = Tensor(shape: [2, 3], data: [1, 2, 3, -1000, 0, 1000])
-        let p = Classification.softmax(logits)
+        let p = logits.softmax()           // the one softmax classification uses
         let e: [Double] = [1, 2, 3].map { Foundation.exp(Double($0)) }
         let s = e.reduce(0, +)
         for j in 0..<3 { XCTAssertEqual(Double(p.data[j]), e[j] / s, accuracy: 1e-6) }
@@ -120,7 +120,7 @@ final class ClassificationTests: XCTestCase {
                 XCTAssertEqual(r.size, [img.height, img.width])
                 // One image alone through the model gives the same probabilities as the batched run.
                 let logits = Autograd.withoutGradients { model(Tensor(shape: [1, 1, img.height, img.width], data: img.pixels)).value }
-                let p = Classification.softmax(logits)
+                let p = logits.softmax()           // the one softmax classification uses
                 for t in r.top { XCTAssertEqual(t.score, p.data[t.index], accuracy: 1e-5, "chunk \(chunk), batch pixels \(batchPixels)") }
                 XCTAssertEqual(r.top.map(\.index), Classification.topK(p.data[...], k: 3, labels: config.classNames).map(\.index))
             }

@@ -286,5 +286,13 @@ final class ClassifierBlockTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains(expected), "\(error)")
             }
         }
+        // A NaN weight is named.
+        var tensors = file.tensors
+        tensors["layers.0.layer.D"]!.data[0] = .nan
+        let nanURL = dir.appendingPathComponent("nan.safetensors")
+        try SafeTensors.write(tensors, metadata: file.metadata, to: nanURL)
+        XCTAssertThrowsError(try ClassifierCheckpoint.load(nanURL)) { error in
+            XCTAssertTrue("\(error)".contains("weight 'layers.0.layer.D' holds NaN or infinite values"), "\(error)")
+        }
     }
 }
