@@ -133,4 +133,24 @@ final class ClassificationTests: XCTestCase {
         XCTAssertEqual(resized.first?.size, [5, 7])
         XCTAssertEqual(resized.first?.top.count, 1)
     }
+
+    /// Non-finite scores are an error for that file, never a result with null scores.
+    func testNonFiniteScoresAreAnError() throws {
+        var c = ImageClassifierConfig()
+        c.classes = 2; c.dModel = 4; c.layers = 1; c.dState = 4; c.trainSize = [8, 8]
+        var rng = SeededRNG(seed: 2)
+        let model = try ImageClassifier(c, rng: &rng)
+        model.decoder.bias!.value.data[1] = .infinity                 // e.g. a model that diverged in memory
+        let file = TestSupport.samplesDirectory.appendingPathComponent("images").path
+        let pngs = try FileManager.default.contentsOfDirectory(atPath: file).filter { $0.hasSuffix(".png") }.prefix(2).map { file + "/" + $0 }
+        var outcomes: [String] = []
+        Classification.classify(Array(pngs), model: model, topK: 1, size: ImageSize(height: 8, width: 8)) { f, r in
+            switch r {
+            case .success: outcomes.append("ok")
+            case .failure(let e): outcomes.append("\(e)")
+            }
+        }
+        XCTAssertEqual(outcomes.count, 2)
+        for o in outcomes { XCTAssertTrue(o.contains("non-finite scores"), o) }
+    }
 }
