@@ -46,7 +46,8 @@ done
   echo "| --- | ---: | ---: | ---: | ---: |"
   for spec in "${specs[@]}"; do
     label=${spec%%|*}; dir=$run/${label%% *}
-    params=$($ssm inspect "$dir/model.safetensors" | head -1 | field parameters)
+    $ssm inspect "$dir/model.safetensors" > "$dir/inspect.jsonl"
+    params=$(head -1 "$dir/inspect.jsonl" | field parameters)
     nll=$(grep '"val_bits_per_sample"' "$dir.train.jsonl" | field val_bits_per_sample)
     sps=$(grep '"samples_per_s"' "$dir.train.jsonl" | field samples_per_s)
     gen=$(field samples_per_s < "$dir/generated/summary.json")

@@ -17,8 +17,15 @@ public func selectiveScan(u: Variable, delta: Variable, a: Variable, b: Variable
     let (bsz, e, L) = (u.shape[0], u.shape[1], u.shape[2]), n = a.shape[1]
     precondition(delta.shape == u.shape && a.shape == [e, n] && b.shape == [bsz, n, L] && c.shape == [bsz, n, L],
                  "selectiveScan: u, Δ (B, E, L), A (E, N), B, C (B, N, L); got \(u.shape), \(delta.shape), \(a.shape), \(b.shape), \(c.shape)")
-    let uv = u.value.data, dv = delta.value.data, av = a.value.data, bv = b.value.data, cv = c.value.data
+    let uv = u.value.data, dv = delta.value.data, av = a.value.data
     let rows = bsz * e
+    // B and C time-major, (B, L, N): the inner loop over the N states reads contiguous memory.
+    func timeMajor(_ t: Tensor) -> [Float] {
+        var out = [Float](repeating: 0, count: bsz * L * n)
+        for bi in 0..<bsz { for k in 0..<n { for s in 0..<L { out[(bi * L + s) * n + k] = t.data[(bi * n + k) * L + s] } } }
+        return out
+    }
+    let bt = timeMajor(b.value), ct = timeMajor(c.value)
     var y = Tensor.zeros([bsz, e, L])
     // Float arithmetic with the package's fast exp (as the reference runs in fp32); rows in chunks,
     // each with its own buffers.
@@ -30,12 +37,11 @@ public func selectiveScan(u: Variable, delta: Variable, a: Variable, b: Variable
                 let bi = row / e, ei = row % e
                 for k in 0..<n { h[k] = 0 }
                 for t in 0..<L {
-                    let i = row * L + t, dt = dv[i], x = uv[i]
+                    let i = row * L + t, dt = dv[i], x = uv[i], base = (bi * L + t) * n
                     var acc: Float = 0
                     for k in 0..<n {
-                        let j = (bi * n + k) * L + t
-                        h[k] = fastExp(dt * av[ei * n + k]) * h[k] + dt * bv[j] * x
-                        acc += cv[j] * h[k]
+                        h[k] = fastExp(dt * av[ei * n + k]) * h[k] + dt * bt[base + k] * x
+                        acc += ct[base + k] * h[k]
                     }
                     yb[i] = acc
                 }
@@ -45,41 +51,40 @@ public func selectiveScan(u: Variable, delta: Variable, a: Variable, b: Variable
     return Variable(y, parents: [u, delta, a, b, c]) { g in
         var du = [Float](repeating: 0, count: rows * L), dd = du
         var da = [Float](repeating: 0, count: e * n)
-        var db = [Float](repeating: 0, count: bsz * n * L), dc = db
+        var db = [Float](repeating: 0, count: bsz * L * n), dc = db          // time-major
         let lock = NSLock()
         let gd = g.data
         du.withUnsafeMutableBufferPointer { dub in dd.withUnsafeMutableBufferPointer { ddb in
             let (dub, ddb) = (dub, ddb)
             Parallel.forEachChunk(rows, minimumChunk: 8) { range in
-                // Per chunk: this row's states and decays, and the chunk's share of dA, dB, dC.
+                // Per chunk: one row's states and decays (time-major), and the chunk's share of dA, dB, dC.
                 var hs = [Float](repeating: 0, count: n * L), aT = hs, h = [Float](repeating: 0, count: n), dh = h
                 var localDA = [Float](repeating: 0, count: e * n)
-                var localDB = [Float](repeating: 0, count: bsz * n * L), localDC = localDB
+                var localDB = [Float](repeating: 0, count: bsz * L * n), localDC = localDB
                 for row in range {
                     let bi = row / e, ei = row % e
                     for k in 0..<n { h[k] = 0; dh[k] = 0 }
                     for t in 0..<L {
-                        let i = row * L + t, dt = dv[i], x = uv[i]
+                        let i = row * L + t, dt = dv[i], x = uv[i], base = (bi * L + t) * n
                         for k in 0..<n {
                             let at = fastExp(dt * av[ei * n + k])
-                            h[k] = at * h[k] + dt * bv[(bi * n + k) * L + t] * x
-                            hs[k * L + t] = h[k]; aT[k * L + t] = at
+                            h[k] = at * h[k] + dt * bt[base + k] * x
+                            hs[t * n + k] = h[k]; aT[t * n + k] = at
                         }
                     }
                     for t in stride(from: L - 1, through: 0, by: -1) {
-                        let i = row * L + t, dt = dv[i], x = uv[i], gt = gd[i]
+                        let i = row * L + t, dt = dv[i], x = uv[i], gt = gd[i], base = (bi * L + t) * n
                         var sumB: Float = 0, sumA: Float = 0
                         for k in 0..<n {
-                            let j = (bi * n + k) * L + t
-                            let next: Float = t + 1 < L ? aT[k * L + t + 1] * dh[k] : 0
-                            dh[k] = next + gt * cv[j]
-                            let prev: Float = t > 0 ? hs[k * L + t - 1] : 0
-                            let ah = aT[k * L + t] * prev                               // a_t h_{t−1}
-                            sumB += dh[k] * bv[j]
+                            let next: Float = t + 1 < L ? aT[(t + 1) * n + k] * dh[k] : 0
+                            dh[k] = next + gt * ct[base + k]
+                            let prev: Float = t > 0 ? hs[(t - 1) * n + k] : 0
+                            let ah = aT[t * n + k] * prev                               // a_t h_{t−1}
+                            sumB += dh[k] * bt[base + k]
                             sumA += dh[k] * av[ei * n + k] * ah
                             localDA[ei * n + k] += dt * dh[k] * ah
-                            localDB[j] += dh[k] * dt * x
-                            localDC[j] += gt * hs[k * L + t]
+                            localDB[base + k] += dh[k] * dt * x
+                            localDC[base + k] += gt * hs[t * n + k]
                         }
                         dub[i] = dt * sumB
                         ddb[i] = x * sumB + sumA
@@ -87,11 +92,17 @@ public func selectiveScan(u: Variable, delta: Variable, a: Variable, b: Variable
                 }
                 lock.lock()
                 for i in 0..<(e * n) { da[i] += localDA[i] }
-                for i in 0..<(bsz * n * L) { db[i] += localDB[i]; dc[i] += localDC[i] }
+                for i in 0..<(bsz * L * n) { db[i] += localDB[i]; dc[i] += localDC[i] }
                 lock.unlock()
             }
         }}
+        // Back to (B, N, L).
+        func channelMajor(_ v: [Float]) -> Tensor {
+            var out = Tensor.zeros([bsz, n, L])
+            for bi in 0..<bsz { for s in 0..<L { for k in 0..<n { out.data[(bi * n + k) * L + s] = v[(bi * L + s) * n + k] } } }
+            return out
+        }
         return [Tensor(shape: [bsz, e, L], data: du), Tensor(shape: [bsz, e, L], data: dd), Tensor(shape: [e, n], data: da),
-                Tensor(shape: [bsz, n, L], data: db), Tensor(shape: [bsz, n, L], data: dc)]
+                channelMajor(db), channelMajor(dc)]
     }
 }
