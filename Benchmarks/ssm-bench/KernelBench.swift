@@ -19,15 +19,7 @@ func w1KernelCase(kernel: String) throws {
     let batch = 32
     let x = Tensor(shape: [batch, 1, 28, 28], data: (0..<(batch * 784)).map { _ in rng.uniform() })
     let forward = timeLoop(seconds: 2) { _ = Autograd.withoutGradients { model(x) } }
-    let labels = (0..<batch).map { $0 % 10 }
-    let optimiser = try AdamW(groups: [ParameterGroup(model.namedParameters, learningRate: 1e-3, weightDecay: 0.05)])
-    let training = try timeLoop(seconds: 3) {
-        let logits = withUnsafeMutablePointer(to: &rng) { model(x, training: true, rng: $0) }
-        let (loss, _) = try softmaxCrossEntropy(logits: logits, labels: labels)
-        loss.backward()
-        optimiser.step()
-        optimiser.zeroGrad()
-    }
+    let training = try trainingStepsPerSecond(model, images: x, rng: &rng)
     emitJSON([("suite", "kernels"), ("case", "w1_s4nd"), ("kernel", kernel), ("d_model", 64), ("params", params),
               ("batch", batch), ("forward_images_per_s", forward * Double(batch)), ("training_images_per_s", training * Double(batch))])
 }

@@ -55,15 +55,7 @@ func w1Training(dModel: Int) throws {
     let params = model.parameters.reduce(0) { $0 + $1.value.count }
     let batch = 32
     let x = Tensor(shape: [batch, 1, 28, 28], data: (0..<(batch * 784)).map { _ in rng.uniform() })
-    let labels = (0..<batch).map { $0 % 10 }
-    let optimiser = try AdamW(groups: [ParameterGroup(model.namedParameters, learningRate: 1e-3, weightDecay: 0.05)])
-    let rate = try timeLoop(seconds: 3) {
-        let logits = withUnsafeMutablePointer(to: &rng) { model(x, training: true, rng: $0) }
-        let (loss, _) = try softmaxCrossEntropy(logits: logits, labels: labels)
-        loss.backward()
-        optimiser.step()
-        optimiser.zeroGrad()
-    }
+    let rate = try trainingStepsPerSecond(model, images: x, rng: &rng)
     emitJSON([("suite", "s4nd"), ("case", "w1_training_adamw"), ("d_model", dModel), ("params", params), ("size", 28),
               ("batch", batch), ("images_per_s", rate * Double(batch))])
 }
@@ -71,3 +63,16 @@ func w1Training(dModel: Int) throws {
 
 /// Only H = 64 inference at 28×28 (for profiling).
 func s4ndInferSuite() throws { try w1Inference(dModel: 64, sizes: [28]) }
+
+/// AdamW training steps per second of `model` on `images` (labels `i mod 10`), at least 3 s.
+func trainingStepsPerSecond(_ model: ImageClassifier, images x: Tensor, rng: inout SeededRNG) throws -> Double {
+    let labels = (0..<x.shape[0]).map { $0 % 10 }
+    let optimiser = try AdamW(groups: [ParameterGroup(model.namedParameters, learningRate: 1e-3, weightDecay: 0.05)])
+    return try timeLoop(seconds: 3) {
+        let logits = withUnsafeMutablePointer(to: &rng) { model(x, training: true, rng: $0) }
+        let (loss, _) = try softmaxCrossEntropy(logits: logits, labels: labels)
+        loss.backward()
+        optimiser.step()
+        optimiser.zeroGrad()
+    }
+}

@@ -131,18 +131,9 @@ final class KernelFamilyTests: XCTestCase {
             XCTAssertTrue(out.value.data.allSatisfy(\.isFinite), "\(name): non-finite kernel")
             for (_, p) in k.namedParameters { p.zeroGrad() }
             out.backward(w)
-            for (pname, p) in k.namedParameters where p.requiresGrad {
-                guard let g = p.grad else { XCTFail("\(name).\(pname): no gradient"); continue }
-                // A handful of entries per parameter, central differences in place.
-                for i in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 5)) {
-                    let old = p.value.data[i], eps = max(1e-3, abs(old) * 1e-3)
-                    p.value.data[i] = old + eps; let up = loss()
-                    p.value.data[i] = old - eps; let down = loss()
-                    p.value.data[i] = old
-                    let numeric = (up - down) / Double(2 * eps)
-                    XCTAssertEqual(Double(g.data[i]), numeric, accuracy: 2e-2 * max(1, abs(numeric)), "\(name).\(pname)[\(i)]")
-                }
-            }
+            // A handful of entries per parameter, central differences in place.
+            assertParameterGradientsMatchFiniteDifferences(k.namedParameters, samples: 5, relativeEps: 1e-3, atol: 2e-2, rtol: 2e-2,
+                                                           label: name, loss: loss)
         }
     }
 
@@ -332,16 +323,7 @@ final class LiquidTermsTests: XCTestCase {
             }
             for (_, p) in k.namedParameters { p.zeroGrad() }
             terms.contribution(Variable(u), kernel: k, convolutionKernel: k.kernel(length: 8, rate: 1), rate: 1).backward(w)
-            for (name, p) in k.namedParameters {
-                guard let g = p.grad else { XCTFail("\(kind) \(name): no gradient"); continue }
-                for i in 0..<p.value.count {
-                    let old = p.value.data[i], eps: Float = 1e-3
-                    p.value.data[i] = old + eps; let up = loss()
-                    p.value.data[i] = old - eps; let down = loss()
-                    p.value.data[i] = old
-                    XCTAssertEqual(Double(g.data[i]), (up - down) / Double(2 * eps), accuracy: 2e-3 + 2e-2 * abs(Double(g.data[i])), "\(kind) \(name)[\(i)]")
-                }
-            }
+            assertParameterGradientsMatchFiniteDifferences(k.namedParameters, label: "\(kind)", loss: loss)
         }
     }
 }

@@ -41,16 +41,7 @@ final class MambaTests: XCTestCase {
             return zip(o.data, w.data).reduce(0) { $0 + Double($1.0) * Double($1.1) }
         }
         m.forward(Variable(u), rate: 1).backward(w)
-        for (name, p) in m.namedParameters {
-            guard let g = p.grad else { XCTFail("\(name): no gradient"); continue }
-            for i in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 4)) {
-                let old = p.value.data[i], eps: Float = 1e-3
-                p.value.data[i] = old + eps; let up = loss()
-                p.value.data[i] = old - eps; let down = loss()
-                p.value.data[i] = old
-                XCTAssertEqual(Double(g.data[i]), (up - down) / Double(2 * eps), accuracy: 2e-3 + 2e-2 * abs(Double(g.data[i])), "\(name)[\(i)]")
-            }
-        }
+        assertParameterGradientsMatchFiniteDifferences(m.namedParameters, samples: 4, label: "Mamba", loss: loss)
     }
 
     func testStepModeMatchesTheScan() {

@@ -61,16 +61,7 @@ final class S5Tests: XCTestCase {
             return zip(o.data, w.data).reduce(0) { $0 + Double($1.0) * Double($1.1) }
         }
         layer.forward(Variable(u), rate: 1).backward(w)
-        for (name, p) in layer.namedParameters {
-            guard let g = p.grad else { XCTFail("\(name): no gradient"); continue }
-            for i in 0..<p.value.count {
-                let old = p.value.data[i], eps: Float = 1e-3
-                p.value.data[i] = old + eps; let up = loss()
-                p.value.data[i] = old - eps; let down = loss()
-                p.value.data[i] = old
-                XCTAssertEqual(Double(g.data[i]), (up - down) / Double(2 * eps), accuracy: 2e-3 + 2e-2 * abs(Double(g.data[i])), "\(name)[\(i)]")
-            }
-        }
+        assertParameterGradientsMatchFiniteDifferences(layer.namedParameters, label: "S5", loss: loss)
     }
 
     /// The authors' Λ in the fixture is the first half of the HiPPO-N(16) eigenvalues.

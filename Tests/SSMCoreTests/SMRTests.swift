@@ -18,15 +18,7 @@ final class SMRTests: XCTestCase {
             return zip(o.data, w.data).reduce(0) { $0 + Double($1.0) * Double($1.1) }
         }
         smr.forward(Variable(x), rate: 1).backward(w)
-        for (name, p) in [("weight", smr.weight), ("bias", smr.bias)] {
-            for i in 0..<p.value.count {
-                let old = p.value.data[i], eps: Float = 1e-2
-                p.value.data[i] = old + eps; let up = loss()
-                p.value.data[i] = old - eps; let down = loss()
-                p.value.data[i] = old
-                XCTAssertEqual(Double(p.grad!.data[i]), (up - down) / Double(2 * eps), accuracy: 2e-3 + 2e-2 * abs(Double(p.grad!.data[i])), "\(name)[\(i)]")
-            }
-        }
+        assertParameterGradientsMatchFiniteDifferences([("weight", smr.weight), ("bias", smr.bias)], eps: 1e-2, label: "SMR", loss: loss)
     }
 
     /// Train at one sampling rate, evaluate at another, with and without SMR. The task is a

@@ -112,3 +112,27 @@ public func assertGradientsMatchFiniteDifferences(
                     "gradient of input \(k)", file: file, line: line)
     }
 }
+
+/// Checks the accumulated `.grad` of parameters used in place by a model against central finite
+/// differences of `loss` (which must read the parameters' current values): each checked entry is
+/// nudged by ±`eps` (or ±`relativeEps·|value|` when larger) and put back. Call after `backward`.
+/// `samples` limits how many entries of each parameter are checked (spread evenly).
+public func assertParameterGradientsMatchFiniteDifferences(
+    _ parameters: [(String, Variable)], samples: Int? = nil, eps: Float = 1e-3, relativeEps: Float = 0,
+    atol: Double = 2e-3, rtol: Double = 2e-2, label: String = "",
+    file: StaticString = #filePath, line: UInt = #line, loss: () -> Double
+) {
+    for (name, p) in parameters where p.requiresGrad {
+        guard let g = p.grad else { XCTFail("\(label) \(name): no gradient", file: file, line: line); continue }
+        let step = samples.map { max(1, p.value.count / $0) } ?? 1
+        for i in stride(from: 0, to: p.value.count, by: step) {
+            let old = p.value.data[i], h = max(eps, abs(old) * relativeEps)
+            p.value.data[i] = old + h; let up = loss()
+            p.value.data[i] = old - h; let down = loss()
+            p.value.data[i] = old
+            let numeric = (up - down) / Double(2 * h)
+            XCTAssertEqual(Double(g.data[i]), numeric, accuracy: atol + rtol * abs(Double(g.data[i])),
+                           "\(label) \(name)[\(i)]", file: file, line: line)
+        }
+    }
+}
