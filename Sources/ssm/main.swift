@@ -5,6 +5,7 @@ struct SSM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ssm",
         abstract: "State-space models on real signals.",
+        version: SSMVersion.current,
         subcommands: [
             Info.self,
             Inspect.self,
@@ -20,6 +21,11 @@ struct SSM: ParsableCommand {
             TrainAudioClassifier.self,
             AudioMetrics.self,
         ])
+}
+
+/// The tool's version (`ssm --version`).
+enum SSMVersion {
+    static let current = "0.4.0 (kernel registry: s4d, dplr, dss, dlr, ema, sgconv, conv; blocks: s4, s5, mamba, gss)"
 }
 
 SSM.main()

@@ -124,4 +124,15 @@ final class InfoCommandTests: XCTestCase {
             XCTAssertTrue(message.contains("cannot write to standard output: No space left on device"), "\(arguments): \(message)")
         }
     }
+
+    func testVersionAndHelpExamples() throws {
+        let v = try SSMTool.run(["--version"])
+        XCTAssertEqual(v.status, 0)
+        XCTAssertTrue(v.out.hasPrefix("0.4.0"), v.out)
+        for command in ["info", "inspect", "train-classifier", "train-sashimi", "generate", "classify", "evaluate"] {
+            let h = try SSMTool.run([command, "--help"])
+            XCTAssertEqual(h.status, 0, command)
+            XCTAssertTrue(h.out.contains("Examples:"), "\(command) --help has no examples")
+        }
+    }
 }

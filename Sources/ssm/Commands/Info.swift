@@ -10,6 +10,11 @@ struct Info: ParsableCommand {
             frames (video frames or audio sample frames), sample_rate, fps, duration_s. A file that \
             cannot be read gets {"file", "error"}; the exit status is 1 if any file failed. Images and \
             audio are decoded in full to find damage past the header.
+
+            Examples:
+              ssm info samples/video/testsrc-h264.mp4
+              ssm info samples/audio/*.wav
+              ssm info photo.png clip.mkv speech.flac | grep error
             """)
 
     @Argument(help: "Image (PNG), audio or video files.")
