@@ -307,6 +307,17 @@ final class ClassifierCommandTests: XCTestCase {
         // Same split: the held-out count comes from the run's saved data options.
         XCTAssertEqual(after?["val_images"] as? Int, 16)
 
+        // Fewer epochs than the run's, or different data, are refused (the data unless overridden).
+        let fewer = try SSMTool.run(common + ["--resume", "--epochs", "2"])
+        XCTAssertNotEqual(fewer.status, 0)
+        XCTAssertTrue(fewer.err.contains("--epochs 2 is below the run's 3"), fewer.err)
+        let other = try SSMTool.run(["train-classifier", "--data", f.odd, "--out", copy.path, "--resume", "--epochs", "4"])
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertTrue(other.err.contains("--resume: the data differs from the run's") && other.err.contains("--allow-data-change"), other.err)
+        let run = try JSONSerialization.jsonObject(with: Data(contentsOf: copy.appendingPathComponent("run.json"))) as? [String: Any]
+        XCTAssertEqual(run?["files"] as? Int, 64)
+        XCTAssertNotNil(run?["fingerprint"] as? String)
+
         // --resume without a checkpoint.
         let none = try SSMTool.run(["train-classifier", "--data", f.data, "--out", f.root.appendingPathComponent("empty-run").path, "--resume"])
         XCTAssertNotEqual(none.status, 0)

@@ -37,7 +37,9 @@ struct TrainClassifier: ParsableCommand {
 
             --resume continues RUN_DIR/checkpoint.safetensors from its epoch, step and RNG state with \
             the options it was started with; only --epochs may be raised (other model or training \
-            options, if given, must equal the checkpoint's).
+            options, if given, must equal the checkpoint's). It refuses data folders whose files \
+            differ from the run's (run.json records the folders, file count and a fingerprint); \
+            --allow-data-change continues anyway.
 
             Examples:
               # Fashion-MNIST at 28x28 (data from `ssm dataset import-idx`)
@@ -90,6 +92,7 @@ struct TrainClassifier: ParsableCommand {
     @OptionGroup(title: "Kernel") var kernelGroup: KernelOptionGroup
     @Flag(help: "Continue RUN_DIR/checkpoint.safetensors.") var resume = false
     @Option(name: .customLong("max-images"), help: "Train on a seeded random sample of at most N images of --data.") var maxImages: Int?
+    @Flag(name: .customLong("allow-data-change"), help: "With --resume, continue even if the data folders' files differ from the run's.") var allowDataChange = false
 
     func validate() throws {
         func positive(_ v: Int?, _ name: String) throws {
@@ -111,11 +114,18 @@ struct TrainClassifier: ParsableCommand {
         if !resume { _ = try freshConfig(classNames: []) }
     }
 
-    /// Data options remembered in RUN_DIR/run.json so --resume splits the data the same way.
+    /// Data options remembered in RUN_DIR/run.json so --resume splits the data the same way, and
+    /// the data it trained on (folders, file count, fingerprint) so --resume can check it is the same.
     struct RunData: Codable, Equatable {
         var valFraction: Double
         var maxImages: Int?
-        enum CodingKeys: String, CodingKey { case valFraction = "val_fraction", maxImages = "max_images" }
+        var data: String? = nil
+        var val: String? = nil
+        var files: Int? = nil
+        var fingerprint: String? = nil
+        enum CodingKeys: String, CodingKey {
+            case valFraction = "val_fraction", maxImages = "max_images", data, val, files, fingerprint
+        }
     }
 
     /// What metrics.json holds.
@@ -198,6 +208,7 @@ struct TrainClassifier: ParsableCommand {
         var resumeFile: SafeTensorsFile?
         var options: TrainingOptions
         var runData = RunData(valFraction: val == nil ? (valFraction ?? 0.1) : 0, maxImages: maxImages)
+        var savedRunData: RunData?
         if resume {
             guard fm.fileExists(atPath: checkpointURL.path) else {
                 throw CommandError("\(checkpointURL.path): no checkpoint to resume (train without --resume first)")
@@ -215,6 +226,10 @@ struct TrainClassifier: ParsableCommand {
             if let d = try? Data(contentsOf: runDataURL), let saved = try? JSONDecoder().decode(RunData.self, from: d) {
                 if valFraction == nil && val == nil { runData.valFraction = saved.valFraction }
                 if maxImages == nil { runData.maxImages = saved.maxImages }
+                savedRunData = saved
+            }
+            if let epochs, epochs < stored.epochs {
+                throw CommandError("--epochs \(epochs) is below the run's \(stored.epochs): --resume may only raise it")
             }
             options = stored
             if let epochs { options.epochs = epochs }
@@ -225,6 +240,16 @@ struct TrainClassifier: ParsableCommand {
                 throw CommandError("\(checkpointURL.path) exists: add --resume to continue that run, or choose another --out")
             }
             options = freshOptions()
+        }
+
+        // The data's identity, checked against the run's on --resume.
+        let files = try ImageFolder.list(data).files.map(\.0) + (try val.map { try ImageFolder.list($0).files.map(\.0) } ?? [])
+        runData.data = data; runData.val = val; runData.files = files.count; runData.fingerprint = DataFingerprint.of(files)
+        if let saved = savedRunData, let print = saved.fingerprint, !allowDataChange,
+           print != runData.fingerprint || saved.files != runData.files {
+            throw CommandError("--resume: the data differs from the run's (\(saved.files ?? 0) files in \(saved.data ?? "?"), fingerprint \(print); " +
+                               "now \(files.count) files in \(data), \(runData.fingerprint!)). Use the same --data/--val, " +
+                               "add --allow-data-change to continue on the new data, or start a new --out.")
         }
 
         // Data.

@@ -210,15 +210,6 @@ struct TrainSashimi: ParsableCommand {
         }
     }
 
-    /// A fingerprint of a file list: names and sizes, FNV-1a.
-    static func fingerprint(_ files: [String]) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for f in files {
-            let size = (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int) ?? -1
-            for byte in Array("\(f)\t\(size)\n".utf8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        }
-        return String(format: "%016llx", h)
-    }
 
     func run() throws {
         let fm = FileManager.default
@@ -271,7 +262,7 @@ struct TrainSashimi: ParsableCommand {
         // Data.
         let files = try AudioDataset.list(data)
         var runData = RunData(data: data, val: val, valFraction: val == nil ? (valFraction ?? 0.1) : 0,
-                              files: files.count, fingerprint: Self.fingerprint(files + (try val.map { try AudioDataset.list($0) } ?? [])))
+                              files: files.count, fingerprint: DataFingerprint.of(files + (try val.map { try AudioDataset.list($0) } ?? [])))
         if resume, let d = try? Data(contentsOf: runDataURL), let saved = try? JSONDecoder().decode(RunData.self, from: d) {
             if valFraction == nil && val == nil { runData.valFraction = saved.valFraction }
             guard saved.fingerprint == runData.fingerprint && saved.files == runData.files else {

@@ -100,3 +100,15 @@ func loadAudioModel(_ path: String?) throws -> (SashimiAudioModel, String) {
     if isDir.boolValue { throw CommandError("\(url.path): is a folder, not a model file") }
     return (try AudioCheckpoint.load(url).0, url.path)
 }
+
+/// What `--resume` compares: a fingerprint of a data set's file list (names and sizes, FNV-1a).
+enum DataFingerprint {
+    static func of(_ files: [String]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for f in files {
+            let size = (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int) ?? -1
+            for byte in Array("\(f)\t\(size)\n".utf8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        return String(format: "%016llx", h)
+    }
+}
