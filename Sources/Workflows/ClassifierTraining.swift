@@ -92,6 +92,10 @@ public final class ClassifierTrainer {
         ])
     }
 
+    /// Checked after every step; when it returns `true` training stops with
+    /// ``TrainingInterrupted`` (the last epoch's checkpoint is left as it is).
+    public var shouldStop: () -> Bool = { false }
+
     /// Trains from the current epoch to `options.epochs`. After each epoch: validation, then
     /// `checkpoint` (if given) is written atomically, then `onEpoch` is called.
     public func run(train: ImageDataset, validation: ImageDataset?, checkpoint: URL?,
@@ -132,6 +136,7 @@ public final class ClassifierTrainer {
                                           loss: Float(lossSum / Double(seen)), accuracy: Float(correct) / Float(seen),
                                           imagesPerSecond: Double(seen) / max(elapsed, 1e-9),
                                           secondsLeftInEpoch: elapsed / Double(s + 1) * Double(stepsPerEpoch - s - 1)))
+                if shouldStop() { throw TrainingInterrupted(epoch: epoch + 1, step: s + 1, completedEpochs: epoch) }
             }
             let seconds = Date().timeIntervalSince(start)
             var metrics = EpochMetrics(epoch: epoch + 1, trainLoss: Float(lossSum / Double(seen)),
@@ -183,5 +188,14 @@ public final class ClassifierTrainer {
             }
             x.data.replaceSubrange(base..<(base + c * h * w), with: tmp)
         }
+    }
+}
+
+/// Training stopped on request (SIGINT/SIGTERM) during `epoch` after `step` of its steps;
+/// `completedEpochs` are in the last checkpoint.
+public struct TrainingInterrupted: Error, CustomStringConvertible {
+    public var epoch: Int, step: Int, completedEpochs: Int
+    public var description: String {
+        "interrupted at epoch \(epoch), step \(step) — the checkpoint holds \(completedEpochs) finished epoch(s); continue with --resume"
     }
 }

@@ -512,4 +512,35 @@ final class ClassifierCommandTests: XCTestCase {
         let registry = try SSMTool.run(["inspect", "--kernels"])
         XCTAssertEqual(registry.out.split(separator: "\n").count, 7)
     }
+
+    /// SIGINT stops training with a message, keeps the last epoch's checkpoint, and marks
+    /// metrics.json as interrupted.
+    func testInterruptKeepsTheCheckpoint() throws {
+        let f = try trainedRun()
+        guard let ssm = TestSupport.ssmExecutable else { throw XCTSkip("ssm binary not found") }
+        let run = f.root.appendingPathComponent("run-interrupted")
+        let outFile = f.root.appendingPathComponent("interrupted.jsonl")
+        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        let process = Process()
+        process.executableURL = ssm
+        process.arguments = ["train-classifier", "--data", f.data, "--out", run.path, "--size", "16", "--d-model", "8", "--layers", "1",
+                             "--d-state", "8", "--epochs", "200", "--batch-size", "4", "--val-fraction", "0", "--seed", "2"]
+        process.standardOutput = try FileHandle(forWritingTo: outFile)
+        let err = Pipe()
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Wait for the first finished epoch, then interrupt.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, ((try? String(contentsOf: outFile, encoding: .utf8)) ?? "").isEmpty { usleep(50_000) }
+        process.interrupt()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1)
+        XCTAssertTrue(message.contains("interrupted at epoch") && message.contains("continue with --resume"), message)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoint.safetensors").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("model.safetensors").path))
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("metrics.json"))) as? [String: Any]
+        XCTAssertEqual(metrics?["status"] as? String, "interrupted")
+    }
 }

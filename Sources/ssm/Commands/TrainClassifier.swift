@@ -20,7 +20,7 @@ struct TrainClassifier: ParsableCommand {
             flips and shifts (off with --no-augment). RUN_DIR receives:
               checkpoint.safetensors  after every epoch: model, optimiser, step, RNG
               model.safetensors       the final model (ssm classify, ssm evaluate)
-              metrics.json            configuration, options, per-epoch history
+              metrics.json            configuration, options, per-epoch history, status (after every epoch)
             Standard output: one JSON line per epoch, then one with the final metrics. Standard \
             error: a progress bar on a terminal (epoch, step, loss, accuracy, images/s, ETA), \
             otherwise a progress line about every 10 s.
@@ -34,6 +34,9 @@ struct TrainClassifier: ParsableCommand {
             --reparam and --kernel-dim. The kernel and its options are stored in the model, so \
             classify and evaluate need no flag. Continuous kernels (s4d, dplr, dss) are resampled \
             at other resolutions; the others say in `ssm inspect --kernels` what they do.
+
+            Ctrl-C (SIGINT) or SIGTERM stops after the current step, keeps the last epoch's checkpoint \
+            and prints how to continue (--resume restarts the interrupted epoch).
 
             --resume continues RUN_DIR/checkpoint.safetensors from its epoch, step and RNG state with \
             the options it was started with; only --epochs may be raised (other model or training \
@@ -130,6 +133,8 @@ struct TrainClassifier: ParsableCommand {
 
     /// What metrics.json holds.
     struct RunMetrics: Encodable {
+        /// `running` (written after every epoch), `finished`, or `interrupted`.
+        var status: String = "finished"
         var config: ImageClassifierConfig
         var options: TrainingOptions
         var trainImages: Int
@@ -137,7 +142,7 @@ struct TrainClassifier: ParsableCommand {
         var history: [EpochMetrics]
         var seconds: Double
         enum CodingKeys: String, CodingKey {
-            case config, options, trainImages = "train_images", validationImages = "val_images", history, seconds
+            case status, config, options, trainImages = "train_images", validationImages = "val_images", history, seconds
         }
     }
 
@@ -307,35 +312,46 @@ struct TrainClassifier: ParsableCommand {
         let bar = ProgressLine(interval: 10)
         let started = Date()
         var epochStart = Date()
-        try trainer.run(train: train, validation: validation, checkpoint: checkpointURL, progress: { p in
-            let perStep = Date().timeIntervalSince(epochStart) / Double(p.step)
-            let eta = perStep * Double((p.stepsPerEpoch - p.step) + (p.epochs - p.epoch) * p.stepsPerEpoch)
-            bar.update(Self.progressText(p, eta: eta), final: p.step == p.stepsPerEpoch)
-        }, onEpoch: { m in
+        func metrics(_ status: String) -> RunMetrics {
+            RunMetrics(status: status, config: classifier.config, options: options, trainImages: train.count,
+                       validationImages: validation?.count ?? 0, history: trainer.history,
+                       seconds: trainer.history.reduce(0) { $0 + $1.seconds })
+        }
+        installStopHandler()
+        trainer.shouldStop = { stopRequested != 0 }
+        do {
+            try trainer.run(train: train, validation: validation, checkpoint: checkpointURL, progress: { p in
+                let perStep = Date().timeIntervalSince(epochStart) / Double(p.step)
+                let eta = perStep * Double((p.stepsPerEpoch - p.step) + (p.epochs - p.epoch) * p.stepsPerEpoch)
+                bar.update(Self.progressText(p, eta: eta), final: p.step == p.stepsPerEpoch)
+            }, onEpoch: { m in
+                bar.finish()
+                epochStart = Date()
+                var line = JSONLine()
+                line.add("epoch", m.epoch)
+                line.add("epochs", options.epochs)
+                line.add("step", trainer.step)
+                line.add("train_loss", Double(m.trainLoss))
+                line.add("train_accuracy", Double(m.trainAccuracy))
+                line.add("val_loss", m.validationLoss.map { .double(Double($0)) } ?? .null)
+                line.add("val_accuracy", m.validationAccuracy.map { .double(Double($0)) } ?? .null)
+                line.add("images_per_s", m.imagesPerSecond)
+                line.add("seconds", m.seconds)
+                line.print()
+                // metrics.json after every epoch, not only at the end.
+                try? AtomicFile.write(JSONEncoder.pretty.encode(metrics("running")), to: metricsURL)
+            })
+        } catch let stop as TrainingInterrupted {
             bar.finish()
-            epochStart = Date()
-            var line = JSONLine()
-            line.add("epoch", m.epoch)
-            line.add("epochs", options.epochs)
-            line.add("step", trainer.step)
-            line.add("train_loss", Double(m.trainLoss))
-            line.add("train_accuracy", Double(m.trainAccuracy))
-            line.add("val_loss", m.validationLoss.map { .double(Double($0)) } ?? .null)
-            line.add("val_accuracy", m.validationAccuracy.map { .double(Double($0)) } ?? .null)
-            line.add("images_per_s", m.imagesPerSecond)
-            line.add("seconds", m.seconds)
-            line.print()
-            fflush(stdout)
-        })
+            try? AtomicFile.write(JSONEncoder.pretty.encode(metrics("interrupted")), to: metricsURL)
+            throw CommandError("\(stop)")
+        }
         bar.finish()
 
         let seconds = Date().timeIntervalSince(started)
-        let metrics = RunMetrics(config: classifier.config, options: options, trainImages: train.count,
-                                 validationImages: validation?.count ?? 0, history: trainer.history,
-                                 seconds: trainer.history.reduce(0) { $0 + $1.seconds })
         do {
             try ClassifierCheckpoint.save(classifier, to: modelURL)
-            try AtomicFile.write(JSONEncoder.pretty.encode(metrics), to: metricsURL)
+            try AtomicFile.write(JSONEncoder.pretty.encode(metrics("finished")), to: metricsURL)
         } catch { throw CommandError("\(out): cannot write the final model or metrics: \(error)") }
         let last = trainer.history.last
         var line = JSONLine()
