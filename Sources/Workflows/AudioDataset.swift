@@ -39,20 +39,7 @@ public struct AudioDataset: Sendable {
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: root, isDirectory: &isDir) else { throw DatasetError.notADirectory(root) }
         if !isDir.boolValue { return [root] }
-        var seen = Set<String>(), out: [String] = []
-        var stack = [root]
-        while let dir = stack.popLast() {
-            guard seen.insert(URL(fileURLWithPath: dir).resolvingSymlinksInPath().path).inserted else { continue }
-            guard let names = try? fm.contentsOfDirectory(atPath: dir) else { continue }
-            for name in names.sorted() where !name.hasPrefix(".") {
-                let path = dir + "/" + name
-                var d: ObjCBool = false
-                guard fm.fileExists(atPath: path, isDirectory: &d) else { continue }
-                if d.boolValue { stack.append(path) }
-                else if extensions.contains((name as NSString).pathExtension.lowercased()) { out.append(path) }
-            }
-        }
-        return out.sorted()
+        return FolderWalker.list(root, recursive: true) { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.files
     }
 
     /// Decodes one file into model classes (see the type's description).

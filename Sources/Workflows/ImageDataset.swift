@@ -62,25 +62,32 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
 public enum ImageFolder {
     /// Lists `(file, classIndex)` pairs and the class names.
     public static func list(_ root: String) throws -> (files: [(String, Int)], classNames: [String]) {
+        let l = try listing(root)
+        return (l.files, l.classNames)
+    }
+
+    /// The folder's PNGs per class, the hidden entries skipped (counted) and the class folders
+    /// that hold no PNG. Class folders are the visible subfolders of `root`, in sorted order.
+    public static func listing(_ root: String) throws -> (files: [(String, Int)], classNames: [String], hidden: Int, emptyClasses: [String]) {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
             throw DatasetError.notADirectory(root)
         }
         let entries = try FileManager.default.contentsOfDirectory(atPath: root).sorted()
+        var hidden = entries.filter { $0.hasPrefix(".") }.count
         let classes = entries.filter { name in
             var d: ObjCBool = false
             return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &d) && d.boolValue
         }
         guard !classes.isEmpty else { throw DatasetError.noClasses(root) }
-        var files: [(String, Int)] = []
+        var files: [(String, Int)] = [], empty: [String] = []
         for (ci, c) in classes.enumerated() {
-            let dir = root + "/" + c
-            let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-            for n in names where n.lowercased().hasSuffix(".png") && !n.hasPrefix(".") {
-                files.append((dir + "/" + n, ci))
-            }
+            let l = FolderWalker.list(root + "/" + c, recursive: false) { $0.lowercased().hasSuffix(".png") }
+            hidden += l.hidden
+            if l.files.isEmpty { empty.append(c) }
+            files += l.files.map { ($0, ci) }
         }
-        return (files, classes)
+        return (files, classes, hidden, empty)
     }
 
     /// Loads every PNG under `root` as `mode` (gray or RGB) resized to `height × width`.

@@ -543,4 +543,17 @@ final class ClassifierCommandTests: XCTestCase {
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("metrics.json"))) as? [String: Any]
         XCTAssertEqual(metrics?["status"] as? String, "interrupted")
     }
+
+    func testEmptyClassFolderIsRefused() throws {
+        let f = try trainedRun()
+        let data = f.root.appendingPathComponent("data-with-empty")
+        try? FileManager.default.removeItem(at: data)
+        try FileManager.default.copyItem(atPath: f.data, toPath: data.path)
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("zebras"), withIntermediateDirectories: true)
+        let out = f.root.appendingPathComponent("run-empty")
+        let r = try SSMTool.run(["train-classifier", "--data", data.path, "--out", out.path, "--epochs", "1"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("zebras: empty class folder"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+    }
 }

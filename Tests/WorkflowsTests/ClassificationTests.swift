@@ -154,3 +154,30 @@ final class ClassificationTests: XCTestCase {
         for o in outcomes { XCTAssertTrue(o.contains("non-finite scores"), o) }
     }
 }
+
+/// Folder walking: each real file once through symlinks and loops, hidden entries skipped and
+/// counted, empty class folders reported.
+final class FolderWalkerTests: XCTestCase {
+    func testLinksLoopsHiddenFilesAndEmptyClasses() throws {
+        let root = TestSupport.temporaryDirectory("walk")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let fm = FileManager.default
+        for c in ["a", "b", "empty"] { try fm.createDirectory(at: root.appendingPathComponent(c), withIntermediateDirectories: true) }
+        let png = TestSupport.samplesDirectory.appendingPathComponent("images").path
+        let sample = try fm.contentsOfDirectory(atPath: png).first { $0.hasSuffix(".png") }!
+        try fm.copyItem(atPath: png + "/" + sample, toPath: root.path + "/a/one.png")
+        try fm.copyItem(atPath: png + "/" + sample, toPath: root.path + "/b/two.png")
+        try fm.createSymbolicLink(atPath: root.path + "/a/same-as-one.png", withDestinationPath: root.path + "/a/one.png")
+        try fm.copyItem(atPath: png + "/" + sample, toPath: root.path + "/b/.hidden.png")
+        try fm.createSymbolicLink(atPath: root.path + "/b/loop", withDestinationPath: root.path)   // a folder loop
+        let l = try ImageFolder.listing(root.path)
+        XCTAssertEqual(l.classNames, ["a", "b", "empty"])
+        XCTAssertEqual(l.files.map { ($0.0 as NSString).lastPathComponent }, ["one.png", "two.png"])
+        XCTAssertEqual(l.hidden, 1)
+        XCTAssertEqual(l.emptyClasses, ["empty"])
+        // The recursive walk (audio data sets) follows the loop once and lists each real file once.
+        let all = FolderWalker.list(root.path, recursive: true) { $0.hasSuffix(".png") }
+        XCTAssertEqual(all.files.map { ($0 as NSString).lastPathComponent }, ["one.png", "two.png"])
+        XCTAssertEqual(all.hidden, 1)
+    }
+}

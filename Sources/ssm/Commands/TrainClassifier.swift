@@ -248,7 +248,12 @@ struct TrainClassifier: ParsableCommand {
         }
 
         // The data's identity, checked against the run's on --resume.
-        let files = try ImageFolder.list(data).files.map(\.0) + (try val.map { try ImageFolder.list($0).files.map(\.0) } ?? [])
+        let listing = try ImageFolder.listing(data)
+        if let empty = listing.emptyClasses.first {
+            throw CommandError("\(data)/\(empty): empty class folder (no PNG images); add images or remove the folder")
+        }
+        if listing.hidden > 0 { Stderr.line("train-classifier: skipped \(listing.hidden) hidden file(s) in \(data)") }
+        let files = listing.files.map(\.0) + (try val.map { try ImageFolder.list($0).files.map(\.0) } ?? [])
         runData.data = data; runData.val = val; runData.files = files.count; runData.fingerprint = DataFingerprint.of(files)
         if let saved = savedRunData, let print = saved.fingerprint, !allowDataChange,
            print != runData.fingerprint || saved.files != runData.files {
