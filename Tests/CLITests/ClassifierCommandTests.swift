@@ -446,6 +446,20 @@ final class ClassifierCommandTests: XCTestCase {
         XCTAssertTrue(rows[2].hasPrefix("| 16×16 (train) | ") && rows[2].hasSuffix("% |"), rows[2])
         XCTAssertTrue(rows[3].hasPrefix("| 8×8 | "), rows[3])
 
+        // An unreadable file is listed under "skipped" and makes the exit status 1.
+        let damaged = f.root.appendingPathComponent("with-damaged")
+        try? FileManager.default.removeItem(at: damaged)
+        try FileManager.default.copyItem(atPath: f.data, toPath: damaged.path)
+        try Data("not a png".utf8).write(to: damaged.appendingPathComponent("blobs/zz-broken.png"))
+        let withBad = try SSMTool.run(["evaluate", "--data", damaged.path, "--model", model])
+        XCTAssertEqual(withBad.status, 1, withBad.err)
+        let badLine = try XCTUnwrap(try SSMTool.objects(withBad.out).first)
+        let skipped = try XCTUnwrap(badLine["skipped"] as? [[String: Any]])
+        XCTAssertEqual(skipped.count, 1)
+        XCTAssertTrue((skipped[0]["file"] as? String)?.hasSuffix("zz-broken.png") ?? false)
+        XCTAssertEqual(badLine["count"] as? Int, 64)
+        XCTAssertEqual((lines.first?["skipped"] as? [Any])?.count, 0)
+
         // Class folders that are not the model's classes.
         let other = f.root.appendingPathComponent("other-classes")
         try FileManager.default.createDirectory(at: other.appendingPathComponent("circles"), withIntermediateDirectories: true)

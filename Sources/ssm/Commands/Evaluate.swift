@@ -19,9 +19,10 @@ struct Evaluate: ParsableCommand {
 
             --format json (default): one line per size,
               {"size": [28, 28], "accuracy": 0.91, "loss": 0.25, "count": 10000,
-               "model": "...", "classes": [...], "confusion": [[...], ...]}
-            where confusion[true][predicted] counts images. --format table: a Markdown table \
-            (size | accuracy) to paste into a README.
+               "model": "...", "classes": [...], "confusion": [[...], ...], "skipped": [...]}
+            where confusion[true][predicted] counts images and skipped lists the unreadable files \
+            ({"file", "error"}; the exit status is 1 when there are any). --format table: a \
+            Markdown table (size | accuracy) to paste into a README.
 
             Examples:
               ssm evaluate --data data/fashion/test
@@ -60,12 +61,14 @@ struct Evaluate: ParsableCommand {
         let sizes = size.isEmpty ? [train] : size
         let bar = ProgressLine(interval: 10)
         var rows: [(ImageSize, EvaluationResult)] = []
+        var skippedFiles: [MediaError] = []
         for (n, s) in sizes.enumerated() {
             let (dataset, skipped) = try ModelData.load(data, for: classifier, size: s) { d, t in
                 bar.update("evaluate \(s): loading \(d)/\(t)")
             }
             if n == 0 && !skipped.isEmpty {
                 bar.finish()
+                skippedFiles = skipped
                 Stderr.line("warning: skipped \(skipped.count) unreadable image(s) in \(data):")
                 for e in skipped.prefix(5) { Stderr.line("  \(e)") }
             }
@@ -83,8 +86,14 @@ struct Evaluate: ParsableCommand {
                 line.add("model", modelPath)
                 line.add("classes", .strings(dataset.classNames))
                 line.add("confusion", .array(result.confusion.map { .ints($0) }))
+                // Unreadable files are part of the answer: listed, and the exit status says so.
+                line.add("skipped", .array(skippedFiles.map { e in
+                    var item = JSONLine()
+                    item.add("file", e.file)
+                    item.add("error", "\(e)")
+                    return .object(item)
+                }))
                 line.print()
-                fflush(stdout)
             }
         }
         if format == .table {
@@ -95,5 +104,6 @@ struct Evaluate: ParsableCommand {
                 Stdout.line("| \(name) | " + String(format: "%.2f%%", 100 * r.accuracy) + " |")
             }
         }
+        if !skippedFiles.isEmpty { throw ExitCode(1) }
     }
 }
