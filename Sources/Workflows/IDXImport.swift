@@ -32,18 +32,23 @@ public enum IDXImport {
         guard Set(names).count == names.count, names.allSatisfy({ !$0.isEmpty && !$0.contains("/") && $0 != "." && $0 != ".." }) else {
             throw DatasetError.invalid("class names must be distinct, non-empty and contain no '/': \(names)")
         }
+        if let long = names.first(where: { $0.utf8.count > 255 }) {
+            throw DatasetError.invalid("class name '\(long.prefix(40))…' is \(long.utf8.count) bytes long; a folder name holds at most 255")
+        }
         let n = min(images.shape[0], limit ?? Int.max)
         let (h, w) = (images.shape[1], images.shape[2])
         let digits = String(max(n - 1, 1)).count
-        for name in names {
-            try FileManager.default.createDirectory(at: out.appendingPathComponent(name), withIntermediateDirectories: true)
-        }
+        // Class folders are made as their first image comes: no empty class folders.
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         var perClass: [String: Int] = [:]
         for i in 0..<n {
             let bytes = images.bytes[(i * h * w)..<((i + 1) * h * w)]
             let image = Image(channels: 1, height: h, width: w, pixels: bytes.map { Float($0) / 255 })
             let cls = names[Int(labels.bytes[i])]
             let index = String(i)
+            if perClass[cls] == nil {
+                try FileManager.default.createDirectory(at: out.appendingPathComponent(cls), withIntermediateDirectories: true)
+            }
             let file = out.appendingPathComponent(cls).appendingPathComponent(String(repeating: "0", count: digits - index.count) + index + ".png")
             try PNGFile.write(image, to: file.path)
             perClass[cls, default: 0] += 1

@@ -236,6 +236,17 @@ final class ClassifierCommandTests: XCTestCase {
         let total = try ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
             .map { try FileManager.default.contentsOfDirectory(atPath: out + "/" + $0).count }.reduce(0, +)
         XCTAssertEqual(total, 50)
+
+        // Only the classes present get a folder (the first two test images: ankle boot, pullover).
+        let two = dir.appendingPathComponent("two").path
+        let r2 = try SSMTool.run(["dataset", "import-idx", images, labels, "--out", two, "--fashion-mnist", "--limit", "2"])
+        XCTAssertEqual(r2.status, 0, r2.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: two).sorted(), ["ankle-boot", "pullover"])
+        let long = String(repeating: "x", count: 300)
+        let r3 = try SSMTool.run(["dataset", "import-idx", images, labels, "--out", dir.appendingPathComponent("long").path,
+                                  "--class-names", (0..<10).map { $0 == 3 ? long : "c\($0)" }.joined(separator: ",")])
+        XCTAssertNotEqual(r3.status, 0)
+        XCTAssertTrue(r3.err.contains("is 300 bytes long; a folder name holds at most 255"), r3.err)
     }
 
     // MARK: train-classifier

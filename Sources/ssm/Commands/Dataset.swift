@@ -67,6 +67,9 @@ struct ImportIDX: ParsableCommand {
             if let bad = names.first(where: { $0.contains("/") || $0 == "." || $0 == ".." || $0.hasPrefix(".") }) {
                 throw ValidationError("--class-names: '\(bad)' cannot be a folder name")
             }
+            if let long = names.first(where: { $0.utf8.count > 255 }) {
+                throw ValidationError("--class-names: '\(long.prefix(40))…' is \(long.utf8.count) bytes long; a folder name holds at most 255")
+            }
         }
     }
 
