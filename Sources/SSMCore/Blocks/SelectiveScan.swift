@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Mamba's selective scan (S6) on a CPU, as a fused op with its exact backward:
@@ -6,7 +7,7 @@ import Foundation
 ///     y[b, e, t]    = Σ_n C[b, n, t] · h[b, e, n, t]
 ///
 /// (ZOH for `A`, Euler for `B`, as the reference; `D·u` and the gate are ordinary ops outside.)
-/// Float arithmetic as the reference (fp32), `exp` through ``fastExp(_:)``.
+/// Float arithmetic as the reference (fp32), each row in C (`CKernels/scan.c`) with the fast exp.
 /// Shapes: `u`, `Δ` `(B, E, L)`, `A` `(E, N)`, `B`, `C` `(B, N, L)` shared by all channels.
 /// Rows `(b, e)` run in parallel; the backward pass recomputes each row's states (`N × L`, so it
 /// stays in cache) and runs the reverse-time adjoint
@@ -27,75 +28,50 @@ public func selectiveScan(u: Variable, delta: Variable, a: Variable, b: Variable
     }
     let bt = timeMajor(b.value), ct = timeMajor(c.value)
     var y = Tensor.zeros([bsz, e, L])
-    // Float arithmetic with the package's fast exp (as the reference runs in fp32); rows in chunks,
-    // each with its own buffers.
-    y.data.withUnsafeMutableBufferPointer { yb in
-        let yb = yb
+    // Rows in chunks across the cores; each row runs in C (`ssm_selective_scan_row`, the state loop
+    // vectorised with the fast exp, fp32 as the reference).
+    uv.withUnsafeBufferPointer { up in dv.withUnsafeBufferPointer { dp in av.withUnsafeBufferPointer { ap in
+    bt.withUnsafeBufferPointer { bp in ct.withUnsafeBufferPointer { cp in y.data.withUnsafeMutableBufferPointer { yb in
+        let (up, dp, ap, bp, cp, yb) = (up, dp, ap, bp, cp, yb)
         Parallel.forEachChunk(rows, minimumChunk: 8) { range in
             var h = [Float](repeating: 0, count: n)
             for row in range {
                 let bi = row / e, ei = row % e
-                for k in 0..<n { h[k] = 0 }
-                for t in 0..<L {
-                    let i = row * L + t, dt = dv[i], x = uv[i], base = (bi * L + t) * n
-                    var acc: Float = 0
-                    for k in 0..<n {
-                        h[k] = fastExp(dt * av[ei * n + k]) * h[k] + dt * bt[base + k] * x
-                        acc += ct[base + k] * h[k]
-                    }
-                    yb[i] = acc
-                }
+                ssm_selective_scan_row(up.baseAddress! + row * L, dp.baseAddress! + row * L, ap.baseAddress! + ei * n,
+                                       bp.baseAddress! + bi * L * n, cp.baseAddress! + bi * L * n, L, n, &h, yb.baseAddress! + row * L)
             }
         }
-    }
+    }}}}}}
     return Variable(y, parents: [u, delta, a, b, c]) { g in
         var du = [Float](repeating: 0, count: rows * L), dd = du
         var da = [Float](repeating: 0, count: e * n)
         var db = [Float](repeating: 0, count: bsz * L * n), dc = db          // time-major
         let lock = NSLock()
-        let gd = g.data
+        uv.withUnsafeBufferPointer { up in dv.withUnsafeBufferPointer { dp in av.withUnsafeBufferPointer { ap in
+        bt.withUnsafeBufferPointer { bp in ct.withUnsafeBufferPointer { cp in g.data.withUnsafeBufferPointer { gp in
         du.withUnsafeMutableBufferPointer { dub in dd.withUnsafeMutableBufferPointer { ddb in
-            let (dub, ddb) = (dub, ddb)
+            let (up, dp, ap, bp, cp, gp, dub, ddb) = (up, dp, ap, bp, cp, gp, dub, ddb)
             Parallel.forEachChunk(rows, minimumChunk: 8) { range in
-                // Per chunk: one row's states and decays (time-major), and the chunk's share of dA, dB, dC.
-                var hs = [Float](repeating: 0, count: n * L), aT = hs, h = [Float](repeating: 0, count: n), dh = h
+                // Per chunk: one row's states and decays, and the chunk's share of dA, dB, dC.
+                var hs = [Float](repeating: 0, count: n * L), at = hs, dh = [Float](repeating: 0, count: n)
                 var localDA = [Float](repeating: 0, count: e * n)
                 var localDB = [Float](repeating: 0, count: bsz * L * n), localDC = localDB
-                for row in range {
-                    let bi = row / e, ei = row % e
-                    for k in 0..<n { h[k] = 0; dh[k] = 0 }
-                    for t in 0..<L {
-                        let i = row * L + t, dt = dv[i], x = uv[i], base = (bi * L + t) * n
-                        for k in 0..<n {
-                            let at = fastExp(dt * av[ei * n + k])
-                            h[k] = at * h[k] + dt * bt[base + k] * x
-                            hs[t * n + k] = h[k]; aT[t * n + k] = at
-                        }
+                localDA.withUnsafeMutableBufferPointer { lda in localDB.withUnsafeMutableBufferPointer { ldb in
+                localDC.withUnsafeMutableBufferPointer { ldc in
+                    for row in range {
+                        let bi = row / e, ei = row % e, off = row * L, boff = bi * L * n
+                        ssm_selective_scan_row_backward(up.baseAddress! + off, dp.baseAddress! + off, ap.baseAddress! + ei * n,
+                                                        bp.baseAddress! + boff, cp.baseAddress! + boff, gp.baseAddress! + off, L, n,
+                                                        &hs, &at, &dh, dub.baseAddress! + off, ddb.baseAddress! + off,
+                                                        lda.baseAddress! + ei * n, ldb.baseAddress! + boff, ldc.baseAddress! + boff)
                     }
-                    for t in stride(from: L - 1, through: 0, by: -1) {
-                        let i = row * L + t, dt = dv[i], x = uv[i], gt = gd[i], base = (bi * L + t) * n
-                        var sumB: Float = 0, sumA: Float = 0
-                        for k in 0..<n {
-                            let next: Float = t + 1 < L ? aT[(t + 1) * n + k] * dh[k] : 0
-                            dh[k] = next + gt * ct[base + k]
-                            let prev: Float = t > 0 ? hs[(t - 1) * n + k] : 0
-                            let ah = aT[t * n + k] * prev                               // a_t h_{t−1}
-                            sumB += dh[k] * bt[base + k]
-                            sumA += dh[k] * av[ei * n + k] * ah
-                            localDA[ei * n + k] += dt * dh[k] * ah
-                            localDB[base + k] += dh[k] * dt * x
-                            localDC[base + k] += gt * hs[t * n + k]
-                        }
-                        dub[i] = dt * sumB
-                        ddb[i] = x * sumB + sumA
-                    }
-                }
+                }}}
                 lock.lock()
                 for i in 0..<(e * n) { da[i] += localDA[i] }
                 for i in 0..<(bsz * L * n) { db[i] += localDB[i]; dc[i] += localDC[i] }
                 lock.unlock()
             }
-        }}
+        }}}}}}}}
         // Back to (B, N, L).
         func channelMajor(_ v: [Float]) -> Tensor {
             var out = Tensor.zeros([bsz, n, L])
