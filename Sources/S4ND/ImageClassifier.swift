@@ -99,9 +99,6 @@ public final class S4NDBlock: Layer {
         }
     }
 
-    /// The S4ND layer; only for block `s4`.
-    public var layer: S4ND { s4nd! }
-
     public var namedParameters: [(String, Variable)] {
         var out = norm.namedParameters.map { ("norm.\($0.0)", $0.1) }
         if let s4nd { out += s4nd.namedParameters.map { ("layer.\($0.0)", $0.1) } }

@@ -27,9 +27,6 @@ public struct ComplexVariable {
         self.init(re: v.slice(axis: -1, 0..<1).reshaped(shape), im: v.slice(axis: -1, 1..<2).reshaped(shape))
     }
 
-    /// Constant planes from an interleaved `(…, 2)` tensor.
-    public init(constant t: Tensor) { self.init(interleaved: Variable.constant(t)) }
-
     public var shape: [Int] { re.shape }
 
     /// `(…, 2)`.

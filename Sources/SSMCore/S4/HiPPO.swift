@@ -53,27 +53,13 @@ public enum HiPPO {
         return (a, b, p)
     }
 
-    /// The normal part of HiPPO-LegS at size `n` (S5's "HiPPO-N"): `S = A + P Pᵀ = −½·I + skew`,
-    /// `Λ = −½ + i·eig(−i·skew)` for the `n/2` eigenvalues with negative imaginary part (most negative
-    /// first) and their unit eigenvectors `V` `(n × n/2)`.
-    static func normalLegS(_ n: Int) -> (lambda: [Complex64], v: ComplexMatrix) {
-        precondition(n >= 2 && n % 2 == 0, "HiPPO-N needs an even size")
-        let (a, _, p) = transition(.legs, n)
-        var herm = ComplexMatrix(rows: n, cols: n)
-        for i in 0..<n { for k in 0..<n where i != k { herm[i, k] = Complex64(0, -(a[i * n + k] + p[0][i] * p[0][k])) } }
-        let (w, vFull) = herm.hermitianEigen()
-        let half = n / 2
-        var v = ComplexMatrix(rows: n, cols: half)
-        for i in 0..<n { for k in 0..<half { v[i, k] = vFull[i, k] } }
-        return ((0..<half).map { Complex64(-0.5, w[$0]) }, v)
-    }
-
-    /// The NPLR form `A = V (diag Λ − P̃ P̃ᴴ) Vᴴ` (conjugate pairs halved): `Λ` `(N/2)` with negative
-    /// imaginary parts, `P̃` `(rank, N/2)`, `B̃` `(N/2)` with `Im B̃` clipped to ±2 (the official `B_clip`).
-    static func nplr(_ m: Measure, _ n: Int) -> (lambda: [Complex64], p: [[Complex64]], b: [Complex64]) {
-        precondition(n >= 2 && n % 2 == 0, "DPLR needs an even state size N ≥ 2")
+    /// The normal part of `m`'s matrix at size `n`: `A + Σ P Pᵀ = W_re·I + S` with `S` skew,
+    /// `Λ = W_re + i·eig(−i·S)` for the `n/2` eigenvalues with negative imaginary part (ascending,
+    /// most negative first) and their unit eigenvectors `V` `(n × n/2)`; the Fourier measure's one
+    /// zero eigenvalue gets the official eigenvector. Also `B` and `P` of ``transition(_:_:)``.
+    static func normalPart(_ m: Measure, _ n: Int) -> (lambda: [Complex64], v: ComplexMatrix, b: [Double], p: [[Double]]) {
+        precondition(n >= 2 && n % 2 == 0, "HiPPO's normal part needs an even size N ≥ 2")
         let (a, b, p) = transition(m, n)
-        // AP = A + Σ P Pᵀ = W_re·I + S with S skew-symmetric.
         var ap = a
         for r in p { for i in 0..<n { for k in 0..<n { ap[i * n + k] += r[i] * r[k] } } }
         let wRe = (0..<n).map { ap[$0 * n + $0] }.reduce(0, +) / Double(n)
@@ -83,13 +69,25 @@ public enum HiPPO {
         let half = n / 2
         var v = ComplexMatrix(rows: n, cols: half)
         for i in 0..<n { for k in 0..<half { v[i, k] = vFull[i, k] } }
-        var lambda = (0..<half).map { Complex64(wRe, wIm[$0]) }
         if abs(wIm[half - 1]) < 1e-4 {
             // One zero eigenvalue (Fourier): the official choice of its eigenvector.
             for i in 0..<n { v[i, half - 1] = Complex64(0) }
             v[0, half - 1] = Complex64(1 / 2.0.squareRoot()); v[1, half - 1] = Complex64(0, 1 / 2.0.squareRoot())
-            lambda[half - 1] = Complex64(wRe, wIm[half - 1])
         }
+        return ((0..<half).map { Complex64(wRe, wIm[$0]) }, v, b, p)
+    }
+
+    /// S5's "HiPPO-N": the normal part of HiPPO-LegS at size `n` (``normalPart(_:_:)``).
+    static func normalLegS(_ n: Int) -> (lambda: [Complex64], v: ComplexMatrix) {
+        let r = normalPart(.legs, n)
+        return (r.lambda, r.v)
+    }
+
+    /// The NPLR form `A = V (diag Λ − P̃ P̃ᴴ) Vᴴ` (conjugate pairs halved): `Λ` `(N/2)` with negative
+    /// imaginary parts, `P̃` `(rank, N/2)`, `B̃` `(N/2)` with `Im B̃` clipped to ±2 (the official `B_clip`).
+    static func nplr(_ m: Measure, _ n: Int) -> (lambda: [Complex64], p: [[Complex64]], b: [Complex64]) {
+        let (lambda, v, b, p) = normalPart(m, n)
+        let half = n / 2
         let vh = v.adjoint                                                                             // (N/2, N)
         func project(_ x: [Double]) -> [Complex64] {
             (0..<half).map { k in (0..<n).reduce(Complex64(0)) { $0 + vh[k, $1] * x[$1] } }

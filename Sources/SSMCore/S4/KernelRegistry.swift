@@ -34,13 +34,10 @@ public struct KernelOptions: Codable, Equatable, Sendable {
         self.reparam = reparam; self.ssmCopies = ssmCopies; self.kernelDim = kernelDim
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, CodingKey {
         case kernel, stateSize = "d_state", initialization = "init", discretization = "disc", dtMin = "dt_min"
         case dtMax = "dt_max", bandlimit, reparam, ssmCopies = "n_ssm", kernelDim = "kernel_dim"
     }
-
-    /// Every JSON key this type reads.
-    public static var keys: [String] { CodingKeys.allCases.map(\.rawValue) }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)

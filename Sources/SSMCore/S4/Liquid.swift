@@ -59,9 +59,6 @@ public struct LiquidTerms: Codable, Equatable, Sendable {
         return prod.reversedLast()
     }
 
-    /// The shortest sequence the terms accept.
-    public var minimumLength: Int { (2...4096).first { Self.productIndices(length: $0, degree: degree) != nil } ?? 4096 }
-
     /// The terms for `u` `(B, H, L)` through `kernel` (an S4D kernel) whose convolution kernel at
     /// this rate is `k` `(C, H, Lk)`: `(B, C·H, L)` to add to the convolution.
     func contribution(_ u: Variable, kernel s4d: S4DKernel, convolutionKernel k: Variable, rate: Float) -> Variable {
@@ -113,12 +110,9 @@ extension S4DKernel {
     /// The discrete input matrix `dB` `(H, N/2)` as complex planes with gradients: bilinear
     /// `dt·B/(1 − dtA/2)`, ZOH `(e^{dtA} − 1)/A·B` (`dt × rate`).
     func inputMatrix(rate: Float) -> ComplexVariable {
-        let h = features, n2 = modes, s = aReal.shape[0]
-        func repeated(_ v: Variable) -> Variable { s == h ? v : concat([Variable](repeating: v, count: h / s), axis: 0) }
-        let lam = ComplexVariable(re: configuration.reparam.apply(repeated(aReal)) * -1, im: repeated(aImag) * -1)
+        let n2 = modes
+        let (lam, bFull) = continuousPlanes()
         let dt = exp(invDt) * rate
-        let bv = ComplexVariable(interleaved: b).reshaped([s, n2])
-        let bFull = ComplexVariable(re: repeated(bv.re), im: repeated(bv.im))
         switch configuration.discretization {
         case .bilinear, .dss:
             return bFull * (ComplexVariable(real: dt * Variable.constant(Tensor(repeating: 1, shape: [1, n2]))) / (1 - lam * dt * 0.5))

@@ -108,22 +108,29 @@ public final class S4DKernel: DiagonalSequenceKernel {
                   reparam: configuration.reparam)
     }
 
+    /// `A` and `B` as autograd planes `(H, N/2)`, the `S` SSM copies repeated over `H` — for the
+    /// kernel paths built from ordinary ops (`disc='dss'`, Liquid-S4's input terms).
+    func continuousPlanes() -> (a: ComplexVariable, b: ComplexVariable) {
+        let h = features, n2 = modes, s = aReal.shape[0]
+        func repeated(_ v: Variable) -> Variable { s == h ? v : concat([Variable](repeating: v, count: h / s), axis: 0) }
+        let bv = ComplexVariable(interleaved: b).reshaped([s, n2])
+        return (ComplexVariable(re: configuration.reparam.apply(repeated(aReal)) * -1, im: repeated(aImag) * -1),
+                ComplexVariable(re: repeated(bv.re), im: repeated(bv.im)))
+    }
+
     /// The official `disc='dss'` kernel (see ``Discretization/dss``), built from ordinary autograd
     /// ops and the fused Vandermonde sum: `W = C'·B·(e^{dtA} − 1)·conj(x)/(|x|² + 1e−7)` with
     /// `x = (e^{dtA·L} − 1)·A` (the official regularised reciprocal), `K = Re Σ W e^{dtA·l}`.
     /// (`Re A < 0` always holds here, so the official branch for positive real parts never applies.)
     func dssNormalizedKernel(length L: Int, rate: Float) -> Variable {
         let h = features, n2 = modes, s = aReal.shape[0]
-        func repeated(_ v: Variable) -> Variable { s == h ? v : concat([Variable](repeating: v, count: h / s), axis: 0) }
-        let lam = ComplexVariable(re: configuration.reparam.apply(repeated(aReal)) * -1, im: repeated(aImag) * -1)   // (H, N2)
+        let (lam, bv) = continuousPlanes()                                            // (H, N2) each
         let dt = exp(invDt) * rate                                                    // (H, 1) or (H, N2)
         let dtLam = lam * dt
         let num = dtLam.exp + -1
         let x = (dtLam * Float(L)).exp + -1
         let xl = x * lam
         let rcp = ComplexVariable(re: xl.re, im: xl.im * -1) * (1 / (xl.squaredMagnitude + 1e-7))
-        let bv = ComplexVariable(re: repeated(ComplexVariable(interleaved: b).reshaped([s, n2]).re),
-                                 im: repeated(ComplexVariable(interleaved: b).reshaped([s, n2]).im))
         var cv = ComplexVariable(interleaved: c)                                       // (C, H, N2)
         if let bandlimit = configuration.bandlimit {
             let perMode = invDt.shape[1] != 1

@@ -15,8 +15,7 @@ struct Inspect: ParsableCommand {
             the shipped image classifier, or $SSM_MODEL). Standard output, JSON lines:
               {"file": ..., "format": ..., "config": {...}, "parameters": N, "parts": {"layers.0": n, ...}}
             then one line per kernel:
-              {"name": "layers.0.layer.kernel.1", "kernel": "s4d", "options": "s4d(init=..., N=64)",
-               "step_size": [min, max], "eig_real": [min, max], "eig_imag": [min, max],
+              {"name": "layers.0.layer.kernel.1", "kernel": "s4d", "step_size": [min, max], "eig_real": [min, max], "eig_imag": [min, max],
                "pole_abs": [min, max], "taps": n}
             (each field present where the kernel has it: eigenvalues are those of the continuous \
             state matrix, pole_abs the magnitudes of the discrete poles at the training rate).
