@@ -1,4 +1,5 @@
 import Foundation
+import SSMCore
 import TestSupport
 import XCTest
 
@@ -580,5 +581,25 @@ final class ClassifierCommandTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.err.contains("zebras: empty class folder"), r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+    }
+
+    /// inspect on an empty, a garbage, a foreign safetensors file and a folder: a clear error naming it.
+    func testInspectRejectsFilesThatAreNotModels() throws {
+        let dir = TestSupport.temporaryDirectory("inspect-bad")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = dir.appendingPathComponent("empty.safetensors"), junk = dir.appendingPathComponent("junk.safetensors")
+        let foreign = dir.appendingPathComponent("foreign.safetensors")
+        try Data().write(to: empty)
+        try Data((0..<100).map { UInt8(($0 * 37 + 11) % 256) }).write(to: junk)
+        try SafeTensors.write(["x": Tensor.zeros([2])], to: foreign)
+        let cases: [(URL, String)] = [(empty, "empty file"), (junk, "header length"), (foreign, "not a model this tool makes"),
+                                      (dir, "is a folder, not a model file")]
+        for (url, message) in cases {
+            let r = try SSMTool.run(["inspect", url.path])
+            XCTAssertEqual(r.status, 1, url.path)
+            XCTAssertTrue(r.err.contains(url.path) && r.err.contains(message), r.err)
+            XCTAssertFalse(r.err.contains("NSCocoaErrorDomain"), r.err)
+            XCTAssertEqual(r.out, "")
+        }
     }
 }

@@ -51,6 +51,9 @@ struct Inspect: ParsableCommand {
             return
         }
         let url = try model.map { URL(fileURLWithPath: $0) } ?? DefaultModel.locate()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { throw CommandError("\(url.path): no such file") }
+        if isDir.boolValue { throw CommandError("\(url.path): is a folder, not a model file") }
         let file = try SafeTensors.read(url)
         let format = file.metadata["format"] ?? ""
         let holder: any KernelHolder & Layer
