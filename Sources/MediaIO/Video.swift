@@ -43,8 +43,11 @@ public struct VideoClip: Equatable, Sendable {
 public struct VideoDecodeOptions: Equatable, Sendable {
     /// Stop after this many kept frames, at least 1 (nil: all, up to ``MediaLimits/maxVideoFrames``).
     public var maxFrames: Int?
-    /// Keep every `stride`-th decoded frame (1 = all). Ignored when ``targetFPS`` is set.
+    /// Keep every `stride`-th decoded frame (1 = all), counting from ``start``. Ignored when
+    /// ``targetFPS`` is set.
     public var stride: Int = 1
+    /// Decoded frames skipped before the first kept one (with ``stride``; 0 = from the first).
+    public var start: Int = 0
     /// Keep the first frame at or after each multiple of `1 / targetFPS` seconds.
     public var targetFPS: Double?
     /// Output (width, height), scaled with swscale (bicubic); nil keeps the stream size.
@@ -55,10 +58,11 @@ public struct VideoDecodeOptions: Equatable, Sendable {
     /// Decoder threads (0 = FFmpeg decides).
     public var threads: Int = 0
 
-    public init(maxFrames: Int? = nil, stride: Int = 1, targetFPS: Double? = nil, width: Int? = nil,
+    public init(maxFrames: Int? = nil, stride: Int = 1, start: Int = 0, targetFPS: Double? = nil, width: Int? = nil,
                 height: Int? = nil, gray: Bool = false, threads: Int = 0) {
         self.maxFrames = maxFrames
         self.stride = stride
+        self.start = start
         self.targetFPS = targetFPS
         self.width = width
         self.height = height
@@ -176,7 +180,7 @@ public enum VideoFile {
         let reader = try VideoReader(path: path, threads: options.threads, limits: limits)
         let info = reader.info
         let outWidth = options.width ?? info.width, outHeight = options.height ?? info.height
-        guard outWidth > 0, outHeight > 0, outWidth <= 1 << 16, outHeight <= 1 << 16, options.stride >= 1, options.maxFrames.map({ $0 >= 1 }) ?? true,
+        guard outWidth > 0, outHeight > 0, outWidth <= 1 << 16, outHeight <= 1 << 16, options.stride >= 1, options.start >= 0, options.maxFrames.map({ $0 >= 1 }) ?? true,
               options.targetFPS.map({ $0 > 0 && $0.isFinite }) ?? true else {
             throw MediaError(file: path, reason: .invalidArgument(
                 "invalid decode options (size \(outWidth)x\(outHeight), stride \(options.stride), fps \(options.targetFPS ?? 0))"))
@@ -224,7 +228,7 @@ public enum VideoFile {
                         if time + 1e-6 < nextTime { continue }
                         nextTime += 1 / fps
                         while nextTime <= time { nextTime += 1 / fps }
-                    } else if decoded % options.stride != 0 {
+                    } else if decoded < options.start || (decoded - options.start) % options.stride != 0 {
                         continue
                     }
                     let k = timestamps.count

@@ -1,8 +1,9 @@
 import Foundation
 import SSMCore
 
-/// Configuration of an S4ND image classifier, stored as JSON in a checkpoint's metadata so the file
-/// describes itself.
+/// Configuration of an S4ND classifier of images or videos, stored as JSON in a checkpoint's
+/// metadata so the file describes itself. The number of grid axes is the length of `train_size`:
+/// `[height, width]` for images, `[frames, height, width]` for videos.
 ///
 /// `isotropic` (the reference W1 model): a per-pixel linear encoder `C_in → H`, `layers` residual
 /// blocks `x + Dropout(S4ND(LayerNorm(x)))`, a final LayerNorm, the mean over all pixels, and a linear
@@ -16,7 +17,8 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
     public var dModel: Int = 64
     public var layers: Int = 4
     public var dState: Int = 64
-    /// Training resolution `(height, width)`; inputs of other sizes use `rate = train / input` per axis.
+    /// Training size per axis, `[height, width]` (images) or `[frames, height, width]` (videos);
+    /// inputs of other sizes use `rate = train / input` per axis.
     public var trainSize: [Int] = [28, 28]
     /// Initial SSM steps are log-uniform in [dtMin, dtMax] (at the training resolution).
     public var dtMin: Float = 0.01
@@ -69,6 +71,28 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// Number of grid axes: 2 for images, 3 for videos.
+    public var axes: Int { trainSize.count }
+
+    /// What is wrong with this configuration, one entry per field (empty when it is usable).
+    public var problems: [String] {
+        var p: [String] = []
+        if !(2...3).contains(trainSize.count) { p.append("train_size must have 2 (image) or 3 (video) entries, got \(trainSize.count)") }
+        if let bad = trainSize.first(where: { !(1...4096).contains($0) }) { p.append("train_size entries must be in 1…4096, got \(bad)") }
+        if inputChannels != 1 && inputChannels != 3 { p.append("input_channels = \(inputChannels) is out of range (1 or 3)") }
+        if classes < 1 || classes > 100_000 { p.append("classes must be in 1…100000, got \(classes)") }
+        if !classNames.isEmpty && classNames.count != classes { p.append("class_names has \(classNames.count) names for \(classes) classes") }
+        if classNames.contains(where: \.isEmpty) { p.append("class_names has an empty name") }
+        if !(1...4096).contains(dModel) { p.append("d_model must be in 1…4096, got \(dModel)") }
+        if !(0...256).contains(layers) { p.append("layers must be in 0…256, got \(layers)") }
+        if !(2...1024).contains(dState) || dState % 2 != 0 { p.append("d_state must be even and in 2…1024, got \(dState)") }
+        if !(dtMin > 0 && dtMin.isFinite) { p.append("dt_min must be > 0, got \(dtMin)") }
+        if !(dtMax >= dtMin && dtMax.isFinite) { p.append("dt_max must be ≥ dt_min (\(dtMin)), got \(dtMax)") }
+        if let b = bandlimit, !(b > 0 && b.isFinite) { p.append("bandlimit must be > 0 or absent, got \(b)") }
+        if !(dropout >= 0 && dropout < 1) { p.append("dropout must be in [0, 1), got \(dropout)") }
+        return p
+    }
+
     /// The S4ND configuration of each block.
     public var layerConfig: S4NDConfig {
         var c = S4NDConfig(dModel: dModel, dState: dState, lMax: trainSize, bidirectional: bidirectional,
@@ -106,20 +130,31 @@ public final class S4NDBlock: Layer {
         return out
     }
 
-    /// `z` `(H, Hh, B, W)` through the layer, same shape.
-    func apply(_ z: Variable, rates: [Float]) -> Variable {
-        if let s4nd { return s4nd.forward(channelsFirst: z, spatialAxes: [1, 3], rates: rates) }
-        let (H, Hh, B, W) = (z.shape[0], z.shape[1], z.shape[2], z.shape[3])
-        // Columns: (H, Hh, B, W) → (B·W, H, Hh); the permutation is its own inverse.
-        let cols = axes[0].forward(z.permuted([2, 3, 0, 1]).reshaped([B * W, H, Hh]), rate: rates[0])
-        let y0 = cols.reshaped([B, W, H, Hh]).permuted([2, 3, 0, 1])
-        // Rows: (H, Hh, B, W) → (B·Hh, H, W).
-        let rows = axes[1].forward(y0.permuted([2, 1, 0, 3]).reshaped([B * Hh, H, W]), rate: rates[1])
-        return rows.reshaped([B, Hh, H, W]).permuted([2, 1, 0, 3])
+    /// `z` (channels first, any layout) through the layer, same shape; the grid axes are the
+    /// tensor axes `spatialAxes` (in the order of the training size), every other axis but the
+    /// first is batch.
+    func apply(_ z: Variable, spatialAxes: [Int], rates: [Float]) -> Variable {
+        if let s4nd { return s4nd.forward(channelsFirst: z, spatialAxes: spatialAxes, rates: rates) }
+        var y = z
+        for (i, axis) in spatialAxes.enumerated() {
+            // (H, …, L, …) → (rest, H, L): every other axis becomes batch for the 1-D block.
+            let shape = y.shape
+            let rest = (1..<shape.count).filter { $0 != axis }
+            let perm = rest + [0, axis]
+            let moved = y.permuted(perm)
+            let rows = rest.reduce(1) { $0 * shape[$1] }
+            let out = axes[i].forward(moved.reshaped([rows, shape[0], shape[axis]]), rate: rates[i])
+            var inverse = [Int](repeating: 0, count: perm.count)
+            for (k, p) in perm.enumerated() { inverse[p] = k }
+            y = out.reshaped(moved.shape).permuted(inverse)
+        }
+        return y
     }
 }
 
-/// The S4ND image classifier. Input `(B, C_in, height, width)` of any size → logits `(B, classes)`.
+/// The S4ND classifier of images and videos: input `(B, C_in, L₁, …, Lₙ)` of any size → logits
+/// `(B, classes)`, where `n` is the number of axes of the training size — 2 for images
+/// `(height, width)`, 3 for videos `(frames, height, width)`. One code path for every `n`.
 public final class ImageClassifier: Layer {
     public let config: ImageClassifierConfig
     public let encoder: Linear
@@ -147,36 +182,51 @@ public final class ImageClassifier: Layer {
         return out
     }
 
-    /// Per-axis rates for an input of `height × width`: `train size / input size`.
-    public func rates(height: Int, width: Int) -> [Float] {
-        [Float(config.trainSize[0]) / Float(height), Float(config.trainSize[1]) / Float(width)]
+    /// Number of grid axes (2 = images, 3 = videos).
+    public var axes: Int { config.trainSize.count }
+
+    /// Per-axis rates for an input of grid size `size` (`L₁, …, Lₙ`): `train size / input size`.
+    public func rates(for size: [Int]) -> [Float] {
+        precondition(size.count == axes, "the model has \(axes) axes, the input \(size.count)")
+        return zip(config.trainSize, size).map { Float($0) / Float($1) }
     }
 
-    /// Logits `(B, classes)` for images `(B, C_in, height, width)`. `dropout` is applied when
+    /// Per-axis rates for an image of `height × width` (2-axis models).
+    public func rates(height: Int, width: Int) -> [Float] { rates(for: [height, width]) }
+
+    /// Logits `(B, classes)` for inputs `(B, C_in, L₁, …, Lₙ)`. `dropout` is applied when
     /// `training` and an `rng` is given.
-    public func callAsFunction(_ images: Tensor, training: Bool = false, rng: UnsafeMutablePointer<SeededRNG>? = nil) -> Variable {
-        precondition(images.rank == 4 && images.shape[1] == config.inputChannels,
-                     "ImageClassifier expects (B, \(config.inputChannels), H, W), got \(images.shape)")
-        let (B, Cin, Hh, W) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+    public func callAsFunction(_ inputs: Tensor, training: Bool = false, rng: UnsafeMutablePointer<SeededRNG>? = nil) -> Variable {
+        let n = axes
+        precondition(inputs.rank == n + 2 && inputs.shape[1] == config.inputChannels,
+                     "ImageClassifier expects (B, \(config.inputChannels)\(String(repeating: ", L", count: n))), got \(inputs.shape)")
+        let B = inputs.shape[0], Cin = inputs.shape[1]
+        let grid = Array(inputs.shape[2...])
         let H = config.dModel
-        // (B, Cin, Hh, W) → (Cin, Hh, B, W): batch between the grid axes, so both Toeplitz
-        // products are one GEMM per channel and every per-pixel op is one GEMM in total.
-        let x = images.permuted([1, 2, 0, 3]).reshaped([1, Cin, Hh * B * W])
-        var h = linearChannels(Variable(x), encoder.weight, encoder.bias).reshaped([H, Hh, B, W])  // (H, Hh, B, W)
-        let rates = rates(height: Hh, width: W)
+        // (B, Cin, L₁, …, Lₙ) → (Cin, L₁, …, Lₙ₋₁, B, Lₙ): batch just before the last grid axis, so
+        // the products along the first and last axes are one GEMM per channel and every per-pixel
+        // op is one GEMM in total.
+        let perm = [1] + Array(2...n) + [0, n + 1]
+        let layout = [H] + grid.dropLast() + [B, grid[n - 1]]
+        let spatialAxes = Array(1..<n) + [n + 1]
+        let x = inputs.permuted(perm).reshaped([1, Cin, inputs.count / Cin])
+        var h = linearChannels(Variable(x), encoder.weight, encoder.bias).reshaped(layout)
+        let rates = rates(for: grid)
         for block in blocks {
             let z = layerNorm(h.reshaped([1, H, -1]), weight: block.norm.weight, bias: block.norm.bias, axis: 1)
-            var y = block.apply(z.reshaped([H, Hh, B, W]), rates: rates)
+            var y = block.apply(z.reshaped(layout), spatialAxes: spatialAxes, rates: rates)
             if training, config.dropout > 0, let rng {
                 y = dropout(y, p: config.dropout, training: true, rng: &rng.pointee)
             }
             h = h + y
         }
-        if let n = finalNorm {
-            h = layerNorm(h.reshaped([1, H, -1]), weight: n.weight, bias: n.bias, axis: 1).reshaped([H, Hh, B, W])
+        if let norm = finalNorm {
+            h = layerNorm(h.reshaped([1, H, -1]), weight: norm.weight, bias: norm.bias, axis: 1).reshaped(layout)
         }
-        let pooled = h.mean(axis: 3).mean(axis: 1).permuted([1, 0])                     // (B, H)
-        return linear(pooled, decoder.weight, decoder.bias)                               // (B, classes)
+        // Mean over every grid position: (H, P, B, Lₙ) with P = L₁ ⋯ Lₙ₋₁.
+        let P = grid.dropLast().reduce(1, *)
+        let pooled = h.reshaped([H, P, B, grid[n - 1]]).mean(axis: 3).mean(axis: 1).permuted([1, 0])   // (B, H)
+        return linear(pooled, decoder.weight, decoder.bias)                                               // (B, classes)
     }
 }
 

@@ -39,7 +39,7 @@ public enum AudioCheckpoint {
         do {
             config = try JSONDecoder().decode(AudioModelConfig.self, from: Data((file.metadata["config"] ?? "").utf8))
         } catch let e as DecodingError {
-            throw LoadError.badConfig(url.path, describe(e))
+            throw LoadError.badConfig(url.path, ModelFile.describe(e))
         }
         let problems = config.problems
         guard problems.isEmpty else { throw LoadError.badConfig(url.path, problems.joined(separator: "; ")) }
@@ -50,18 +50,5 @@ public enum AudioCheckpoint {
             throw LoadError.weights(url.path, "weight '\(name)' holds NaN or infinite values")
         }
         return (model, file)
-    }
-
-    /// A decoding error as one line naming the field.
-    static func describe(_ e: DecodingError) -> String {
-        func path(_ c: [CodingKey]) -> String { c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
-        switch e {
-        case let .keyNotFound(k, ctx): return "missing key \"\(path(ctx.codingPath + [k]))\""
-        case let .typeMismatch(t, ctx): return "\"\(path(ctx.codingPath))\" must be \(t == Int.self ? "an integer" : "of type \(t)")"
-        case let .valueNotFound(_, ctx): return "\"\(path(ctx.codingPath))\" must not be null"
-        case let .dataCorrupted(ctx):
-            return ctx.codingPath.isEmpty ? "the configuration is not valid JSON" : "\"\(path(ctx.codingPath))\": \(ctx.debugDescription)"
-        @unknown default: return "\(e)"
-        }
     }
 }

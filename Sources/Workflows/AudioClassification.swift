@@ -17,7 +17,7 @@ public enum AudioClassifierFile {
         }
         let config: AudioClassifierConfig
         do { config = try JSONDecoder().decode(AudioClassifierConfig.self, from: Data((file.metadata["config"] ?? "").utf8)) }
-        catch let e as DecodingError { throw AudioCheckpoint.LoadError.badConfig(url.path, AudioCheckpoint.describe(e)) }
+        catch let e as DecodingError { throw AudioCheckpoint.LoadError.badConfig(url.path, ModelFile.describe(e)) }
         guard config.problems.isEmpty else { throw AudioCheckpoint.LoadError.badConfig(url.path, config.problems.joined(separator: "; ")) }
         var rng = SeededRNG(seed: 0)
         let model = AudioClassifier(config, rng: &rng)

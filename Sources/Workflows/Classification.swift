@@ -183,22 +183,33 @@ public enum Classification {
 
 /// Data sets for a given model: class folders matched to the model's classes by name.
 public enum ModelData {
-    /// Loads the ImageFolder at `root` at `size` in the model's channel layout, with labels being the
-    /// model's class indices. Every class folder must be one of the model's classes (a folder may be
-    /// missing); otherwise ``DatasetError/classMismatch(path:found:expected:)``.
-    public static func load(_ root: String, for model: ImageClassifier, size: ImageSize,
+    /// Loads the folder at `root` at grid `size` (`[height, width]`, or `[frames, height, width]`
+    /// for a video model) in the model's channel layout, with labels being the model's class
+    /// indices. Every class folder must be one of the model's classes (a folder may be missing);
+    /// otherwise ``DatasetError/classMismatch(path:found:expected:)``. `storedFrames` as in
+    /// ``ImageFolder/load(_:size:mode:storedFrames:limits:progress:)``.
+    public static func load(_ root: String, for model: ImageClassifier, size: [Int], storedFrames: Int? = nil,
                             progress: ((Int, Int) -> Void)? = nil) throws -> (ImageDataset, skipped: [MediaError]) {
+        guard size.count == model.axes else {
+            throw DatasetError.invalid("size \(size) has \(size.count) axes; the model has \(model.axes)")
+        }
         let labels = Classification.labels(of: model)
-        let folders = try ImageFolder.list(root).classNames
+        let folders = try ImageFolder.list(root, kind: SampleKind(axes: model.axes) ?? .image).classNames
         guard folders.allSatisfy(labels.contains) else {
             throw DatasetError.classMismatch(path: root, found: folders, expected: labels)
         }
-        var (data, skipped) = try ImageFolder.load(root, height: size.height, width: size.width,
-                                                   mode: model.config.inputChannels == 1 ? .gray : .rgb, progress: progress)
+        var (data, skipped) = try ImageFolder.load(root, size: size, mode: model.config.inputChannels == 1 ? .gray : .rgb,
+                                                   storedFrames: storedFrames, progress: progress)
         let map = data.classNames.map { labels.firstIndex(of: $0)! }
         data.labels = data.labels.map { map[$0] }
         data.classNames = labels
         return (data, skipped)
+    }
+
+    /// An image model's data at `size`.
+    public static func load(_ root: String, for model: ImageClassifier, size: ImageSize,
+                            progress: ((Int, Int) -> Void)? = nil) throws -> (ImageDataset, skipped: [MediaError]) {
+        try load(root, for: model, size: size.array, progress: progress)
     }
 }
 
@@ -212,8 +223,8 @@ extension ImageDataset {
                 for (k, i) in indices.enumerated() { (o.baseAddress! + k * s).update(from: src.baseAddress! + i * s, count: s) }
             }
         }
-        return ImageDataset(images: out, labels: indices.map { labels[$0] }, channels: channels, height: height, width: width,
-                            classNames: classNames, files: indices.map { files[$0] })
+        return ImageDataset(images: out, labels: indices.map { labels[$0] }, channels: channels, spatial: spatial,
+                            clipFrames: clipFrames, classNames: classNames, files: indices.map { files[$0] })
     }
 
     /// A seeded random split: `(rest, held out)` with `round(fraction · count)` images held out

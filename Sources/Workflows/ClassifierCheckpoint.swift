@@ -41,16 +41,11 @@ public enum ClassifierCheckpoint {
         let config: ImageClassifierConfig
         do {
             config = try JSONDecoder().decode(ImageClassifierConfig.self, from: Data((file.metadata["config"] ?? "").utf8))
-        } catch {
-            throw LoadError.badConfig(url.path, "\(error)")
+        } catch let e as DecodingError {
+            throw LoadError.badConfig(url.path, ModelFile.describe(e))
         }
-        guard config.trainSize.count == 2, config.trainSize.allSatisfy({ $0 > 0 && $0 <= 4096 }),
-              config.dModel > 0, config.dModel <= 4096, config.layers >= 0, config.layers <= 256,
-              config.dState >= 2, config.dState % 2 == 0, config.dState <= 1024,
-              config.classes > 0, config.inputChannels == 1 || config.inputChannels == 3,
-              config.classNames.isEmpty || config.classNames.count == config.classes else {
-            throw LoadError.badConfig(url.path, "values out of range: \(config)")
-        }
+        let problems = config.problems
+        guard problems.isEmpty else { throw LoadError.badConfig(url.path, problems.joined(separator: "; ")) }
         var rng = SeededRNG(seed: 0)
         let model: ImageClassifier
         do { model = try ImageClassifier(config, rng: &rng) } catch { throw LoadError.badConfig(url.path, "\(error)") }

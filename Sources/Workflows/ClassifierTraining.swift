@@ -15,8 +15,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var warmupFraction: Float = 0.05
     /// Global gradient-norm clipping (0 = off).
     public var clipNorm: Float = 1.0
-    /// Random horizontal flips and shifts of up to `maxShift` pixels.
+    /// Random horizontal flips and shifts of up to `maxShift` pixels (clips: the same for every
+    /// frame), and for clips stored with more frames than the model takes, a random temporal phase.
     public var augment: Bool = true
+    /// Horizontal flips (off when mirroring changes the class, e.g. left vs right motion).
     public var flip: Bool = true
     public var maxShift: Int = 2
     public var seed: UInt64 = 0
@@ -119,7 +121,7 @@ public final class ClassifierTrainer {
             let start = Date()
             for s in 0..<stepsPerEpoch {
                 let idx = order[(s * B)..<min(order.count, (s + 1) * B)]
-                var (x, labels) = train.batch(idx)
+                var (x, labels) = train.batch(idx, phase: options.augment ? { Int(self.rng.next() >> 33) } : nil)
                 if options.augment { augment(&x) }
                 let logits = withUnsafeMutablePointer(to: &rng) { r in model(x, training: true, rng: r) }
                 let (loss, probs) = try softmaxCrossEntropy(logits: logits, labels: labels)
@@ -165,9 +167,11 @@ public final class ClassifierTrainer {
         return c
     }
 
-    /// Random horizontal flip and integer shift (zero fill) per image, in place. `x` `(B, C, H, W)`.
+    /// Random horizontal flip and integer shift (zero fill) per item, in place. `x` `(B, C, H, W)`
+    /// or `(B, C, T, H, W)` (one flip and shift for all frames of a clip).
     func augment(_ x: inout Tensor) {
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (n, h, w) = (x.shape[0], x.shape[x.rank - 2], x.shape[x.rank - 1])
+        let c = x.count / (n * h * w)   // planes per item: channels × frames
         let s = options.maxShift
         var tmp = [Float](repeating: 0, count: c * h * w)
         for i in 0..<n {

@@ -4,7 +4,7 @@ import SSMCore
 
 /// Accuracy, loss and confusion matrix of a classifier on a data set.
 public struct EvaluationResult: Codable, Sendable {
-    /// Input size used, `[height, width]`.
+    /// Input size used, `[height, width]` or `[frames, height, width]`.
     public var size: [Int]
     public var accuracy: Float
     public var loss: Float
@@ -37,7 +37,7 @@ public enum Evaluation {
             i += idx.count
             progress?(i, data.count)
         }
-        return EvaluationResult(size: [data.height, data.width], accuracy: Float(correct) / Float(max(data.count, 1)),
+        return EvaluationResult(size: data.itemSize, accuracy: Float(correct) / Float(max(data.count, 1)),
                                 loss: Float(lossSum / Double(max(data.count, 1))), count: data.count, confusion: confusion)
     }
 }

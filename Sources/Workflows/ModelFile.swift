@@ -52,4 +52,17 @@ enum ModelFile {
         guard let r = text?.split(separator: ",").compactMap({ UInt64($0) }), r.count == 4 else { return nil }
         return SeededRNG(state: (r[0], r[1], r[2], r[3]))
     }
+
+    /// A decoding error as one line naming the field.
+    public static func describe(_ e: DecodingError) -> String {
+        func path(_ c: [CodingKey]) -> String { c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        switch e {
+        case let .keyNotFound(k, ctx): return "missing key \"\(path(ctx.codingPath + [k]))\""
+        case let .typeMismatch(t, ctx): return "\"\(path(ctx.codingPath))\" must be \(t == Int.self ? "an integer" : "of type \(t)")"
+        case let .valueNotFound(_, ctx): return "\"\(path(ctx.codingPath))\" must not be null"
+        case let .dataCorrupted(ctx):
+            return ctx.codingPath.isEmpty ? "the configuration is not valid JSON" : "\"\(path(ctx.codingPath))\": \(ctx.debugDescription)"
+        @unknown default: return "\(e)"
+        }
+    }
 }

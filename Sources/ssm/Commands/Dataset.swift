@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import MediaIO
+import SSMCore
 import Workflows
 
 /// `ssm dataset …`: preparing image data sets.
 struct Dataset: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Prepare image data sets (ImageFolders of PNGs).",
-        subcommands: [ImportIDX.self])
+        abstract: "Prepare image and video data sets (ImageFolders of PNGs, raw motion clips).",
+        subcommands: [ImportIDX.self, RenderMotion.self])
 }
 
 /// `ssm dataset import-idx IMAGES LABELS --out DIR`: IDX (MNIST format) → ImageFolder of PNGs.
@@ -127,6 +128,110 @@ struct ImportIDX: ParsableCommand {
         if let sample { line.add("height", sample.height); line.add("width", sample.width) }
         line.add("classes", .strings(names))
         line.add("per_class", .object(perClass))
+        line.print()
+    }
+}
+
+/// `ssm dataset render-motion IMAGES --out DIR`: raw frames of items moving in four directions.
+struct RenderMotion: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render-motion",
+        abstract: "Render clips of IDX images moving on a wrapping canvas, one of four directions per clip (raw gray frames).",
+        discussion: """
+            Each clip is one image of IMAGES (IDX, e.g. Fashion-MNIST; a seeded random pick) sliding \
+            down, left, right or up across a square canvas that wraps around at its edges, at a \
+            seeded random speed and start. Because the canvas wraps, any single frame shows the item \
+            at a uniformly random place, so only the motion tells the class. Classes are balanced.
+
+            Writes DIR/<direction>/<index>.gray — FRAMES x SIZE x SIZE unsigned bytes, frame after \
+            frame — and DIR/manifest.tsv (file, class, item index, speed, start y, start x). \
+            scripts/make-moving-digits.sh encodes them with ffmpeg into video files. One JSON \
+            summary line on standard output.
+
+            Examples:
+              ssm dataset render-motion /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \\
+                  --out /tmp/raw-test --clips 400 --frames 32 --size 64 --seed 1
+            """)
+
+    @Argument(help: "IDX image file (N, side, side), unsigned bytes (optionally .gz).")
+    var images: String
+
+    @Option(help: "Output folder (created; must not exist or be empty).")
+    var out: String
+
+    @Option(help: "Clips to render, a multiple of 4 (default 400).")
+    var clips: Int = 400
+
+    @Option(help: "Frames per clip (default 32).")
+    var frames: Int = 32
+
+    @Option(help: "Canvas side in pixels, at least the item's side (default 64).")
+    var size: Int = 64
+
+    @Option(name: .customLong("min-speed"), help: "Smallest speed in canvas pixels per frame (default 1).")
+    var minSpeed: Double = 1
+
+    @Option(name: .customLong("max-speed"), help: "Largest speed in canvas pixels per frame (default 1.75).")
+    var maxSpeed: Double = 1.75
+
+    @Option(help: "Seed of the items, speeds and starts (default 0).")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        if clips < 4 || clips % 4 != 0 { throw ValidationError("--clips must be a positive multiple of 4 (got \(clips))") }
+        if !(1...1024).contains(frames) { throw ValidationError("--frames must be in 1…1024 (got \(frames))") }
+        if !(1...1024).contains(size) { throw ValidationError("--size must be in 1…1024 (got \(size))") }
+        if !(minSpeed >= 0 && maxSpeed >= minSpeed && maxSpeed.isFinite) {
+            throw ValidationError("need 0 ≤ --min-speed ≤ --max-speed (got \(minSpeed), \(maxSpeed))")
+        }
+    }
+
+    func run() throws {
+        let fm = FileManager.default
+        let outURL = URL(fileURLWithPath: out)
+        if fm.fileExists(atPath: out), !((try? fm.contentsOfDirectory(atPath: out)) ?? [""]).isEmpty {
+            throw CommandError("\(out): exists and is not an empty folder; choose a new --out")
+        }
+        let idx: IDXArray
+        do { idx = try IDXArray.read(URL(fileURLWithPath: images)) } catch { throw CommandError("\(error)") }
+        guard idx.shape.count == 3, idx.shape[1] == idx.shape[2], idx.shape[0] > 0 else {
+            throw CommandError("\(images): expected square IDX images (N, side, side), found shape \(idx.shape)")
+        }
+        let (n, side) = (idx.shape[0], idx.shape[1])
+        guard size >= side else { throw CommandError("--size \(size) is smaller than the items' side \(side)") }
+        let staging = URL(fileURLWithPath: out + ".partial-\(getpid())")
+        try? fm.removeItem(at: staging)
+        defer { try? fm.removeItem(at: staging) }
+        var rng = SeededRNG(seed: seed ^ 0x6d6f_7469)
+        var manifest = "file\tclass\titem\tspeed\tstart_y\tstart_x\n"
+        let bar = ProgressLine(interval: 10)
+        do {
+            for c in MotionClips.classes { try fm.createDirectory(at: staging.appendingPathComponent(c), withIntermediateDirectories: true) }
+            for k in 0..<clips {
+                let direction = k % 4
+                let item = Int(rng.next() % UInt64(n))
+                let motion = MotionClips.motion(direction: direction, canvas: size, speeds: minSpeed...maxSpeed, rng: &rng)
+                let pixels = Array(idx.bytes[(item * side * side)..<((item + 1) * side * side)])
+                let frames = MotionClips.render(item: pixels, side: side, motion: motion, canvas: size, frames: frames)
+                let name = "\(MotionClips.classes[direction])/\(String(format: "%05d", k)).gray"
+                try Data(frames).write(to: staging.appendingPathComponent(name))
+                manifest += "\(name)\t\(MotionClips.classes[direction])\t\(item)\t" +
+                    String(format: "%.4f\t%.3f\t%.3f", motion.speed, motion.start.y, motion.start.x) + "\n"
+                bar.update("render-motion: \(k + 1)/\(clips) clips", final: k + 1 == clips)
+            }
+            try Data(manifest.utf8).write(to: staging.appendingPathComponent("manifest.tsv"))
+            if fm.fileExists(atPath: out) { try fm.removeItem(at: outURL) }
+            try fm.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try fm.moveItem(at: staging, to: outURL)
+        } catch {
+            throw CommandError("\(out): cannot write the clips: \(error.localizedDescription)")
+        }
+        var line = JSONLine()
+        line.add("out", out)
+        line.add("clips", clips)
+        line.add("frames", frames)
+        line.add("size", size)
+        line.add("classes", .strings(MotionClips.classes))
         line.print()
     }
 }
