@@ -36,12 +36,13 @@ public struct LabelScore: Equatable, Sendable {
 /// The result of classifying one file.
 public struct FileClassification: Sendable {
     public var file: String
-    /// Size the model ran at, `[height, width]`.
+    /// Size the model ran at, `[height, width]`, `[frames, height, width]`, or `[]` (audio).
     public var size: [Int]
     /// The `k` most probable classes, most probable first (softmax probabilities).
     public var top: [LabelScore]
     public var label: String { top[0].label }
     public var score: Float { top[0].score }
+    public init(file: String, size: [Int], top: [LabelScore]) { self.file = file; self.size = size; self.top = top }
 }
 
 /// Why a file could not be classified (besides ``MediaError``s from reading it).
@@ -94,10 +95,8 @@ public enum Classification {
 
     /// Reads `file` in the model's channel layout (gray or RGB), resized to `size` if given.
     public static func load(_ file: String, channels: Int, size: ImageSize?, limits: MediaLimits = .default) throws -> Image {
-        var image = try PNGFile.read(file, mode: channels == 1 ? .gray : .rgb, limits: limits)
-        if let size {
-            image = image.resized(height: size.height, width: size.width)
-        } else {
+        let image = try Samples.image(file, mode: channels == 1 ? .gray : .rgb, height: size?.height, width: size?.width, limits: limits)
+        if size == nil {
             guard image.height >= minSide, image.width >= minSide, image.height * image.width <= maxPixels else {
                 throw ClassificationError(file: file, reason: "image is \(image.height)x\(image.width); the model runs on " +
                                           "\(minSide)x\(minSide) up to \(maxPixels) pixels (use --size to resize)")
@@ -178,6 +177,42 @@ public enum Classification {
             for (i, r) in results.enumerated() { report(part[i], r!) }
             start += part.count
         }
+    }
+}
+
+extension Classification {
+    /// Largest grid (frames × height × width) a video model runs on without `--size`/`--frames`.
+    public static let maxClipPositions = 64 * 128 * 128
+
+    /// Classifies one video with a 3-axis model: `frames` evenly spaced frames (default: the
+    /// model's training frames; fewer when the clip is shorter) at the clip's own size, or
+    /// scaled to `size`.
+    public static func classifyClip(_ file: String, model: ImageClassifier, topK k: Int, frames: Int? = nil, size: ImageSize? = nil,
+                                    limits: MediaLimits = .default) throws -> FileClassification {
+        precondition(model.axes == 3, "classifyClip needs a video model")
+        let T = frames ?? model.config.trainSize[0]
+        if size == nil {
+            let info = try VideoFile.info(file, limits: limits)
+            let positions = min(T, max(info.frames, 1)) * info.width * info.height
+            guard info.width >= minSide, info.height >= minSide, positions <= maxClipPositions else {
+                throw ClassificationError(file: file, reason: "clip is \(info.height)x\(info.width) with \(T) frames; the model runs on " +
+                                          "\(minSide)x\(minSide) up to \(maxClipPositions) frame pixels in all (use --size or --frames)")
+            }
+        }
+        let (pixels, grid) = try Samples.clip(file, frames: T, gray: model.config.inputChannels == 1, height: size?.height,
+                                             width: size?.width, limits: limits)
+        return FileClassification(file: file, size: grid, top: try scores(model, Tensor(shape: [1, model.config.inputChannels] + grid, data: pixels),
+                                                                          topK: k, file: file))
+    }
+
+    /// The `k` most probable classes for one input `(1, C, L₁, …, Lₙ)`; non-finite scores are an error.
+    public static func scores(_ model: ImageClassifier, _ x: Tensor, topK k: Int, file: String) throws -> [LabelScore] {
+        let labels = labels(of: model)
+        let logits = Autograd.withoutGradients { model(x).value }
+        guard logits.data.allSatisfy(\.isFinite) else {
+            throw ClassificationError(file: file, reason: "the model produced non-finite scores for this \(model.axes == 3 ? "clip" : "image")")
+        }
+        return topK(logits.softmax().data[...], k: max(1, min(k, labels.count)), labels: labels)
     }
 }
 

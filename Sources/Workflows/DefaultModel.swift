@@ -8,6 +8,9 @@ import Foundation
 public enum DefaultModel {
     public static let relativePath = "models/fashion-mnist-s4nd.safetensors"
     public static let environmentVariable = "SSM_MODEL"
+    /// The shipped video classifier (`ssm classify` on video files, `ssm batch`) and its variable.
+    public static let videoRelativePath = "models/moving-items-s4nd.safetensors"
+    public static let videoEnvironmentVariable = "SSM_VIDEO_MODEL"
     /// The shipped SaShiMi audio model (`ssm generate`, `ssm score`) and its variable.
     public static let audioRelativePath = "models/spoken-digits-sashimi.safetensors"
     public static let audioEnvironmentVariable = "SSM_AUDIO_MODEL"
@@ -22,6 +25,8 @@ public enum DefaultModel {
         case notFound(searchedFrom: String)
         /// No default audio model above `searchedFrom`.
         case audioNotFound(searchedFrom: String)
+        /// No default video model above `searchedFrom`.
+        case videoNotFound(searchedFrom: String)
 
         public var description: String {
             switch self {
@@ -36,6 +41,15 @@ public enum DefaultModel {
                       ssm train-classifier --data data/train --out runs/fashion
                       ssm classify --model runs/fashion/model.safetensors IMAGE.png
                     or copy runs/fashion/model.safetensors to \(DefaultModel.relativePath) in the package.
+                    """
+            case .videoNotFound(let dir):
+                return """
+                    no video model given and no default video model found (looked for \(DefaultModel.videoRelativePath) in \(dir) \
+                    and the folders above it; $\(DefaultModel.videoEnvironmentVariable) is not set). Train one and pass it \
+                    with --video-model, e.g.:
+                      bash scripts/make-moving-digits.sh data/moving
+                      ssm train-classifier --data data/moving/train --out runs/moving --frames 8 --size 32
+                      ssm classify --video-model runs/moving/model.safetensors CLIP.mp4
                     """
             case .audioNotFound(let dir):
                 return """
@@ -70,6 +84,14 @@ public enum DefaultModel {
         do {
             return try locate(relativePath: audioRelativePath, variable: audioEnvironmentVariable, environment: environment, executable: executable)
         } catch LocateError.notFound(let dir) { throw LocateError.audioNotFound(searchedFrom: dir) }
+    }
+
+    /// The default video classifier (`$SSM_VIDEO_MODEL`, else the shipped file).
+    public static func locateVideo(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                   executable: URL = executableURL) throws -> URL {
+        do {
+            return try locate(relativePath: videoRelativePath, variable: videoEnvironmentVariable, environment: environment, executable: executable)
+        } catch LocateError.notFound(let dir) { throw LocateError.videoNotFound(searchedFrom: dir) }
     }
 
     /// The default audio classifier (`$SSM_AUDIO_CLASSIFIER`, else the shipped file).

@@ -116,8 +116,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .notADirectory(let p): return "\(p): not a directory"
-        case .noClasses(let p): return "\(p): no class folders (expected \(p)/<class>/<image>.png)"
-        case .noImages(let p): return "\(p): no readable PNG images"
+        case .noClasses(let p): return "\(p): no class folders (expected \(p)/<class>/<image or video file>)"
+        case .noImages(let p): return "\(p): no image or video files in its class folders"
         case let .classMismatch(p, f, e):
             return "\(p): class folders \(f) do not match the model's classes \(e)"
         case .invalid(let s): return s
@@ -237,7 +237,10 @@ public enum ImageFolder {
             labels.append(files[i].1)
             names.append(files[i].0)
         }
-        guard !labels.isEmpty else { throw DatasetError.noImages(root) }
+        guard !labels.isEmpty else {
+            guard let first = errors.lazy.compactMap({ $0 }).first else { throw DatasetError.noImages(root) }
+            throw DatasetError.invalid("\(root): none of the \(files.count) files could be read; e.g. \(first)")
+        }
         return (ImageDataset(images: kept, labels: labels, channels: channels, spatial: stored,
                              clipFrames: kind == .video && stored[0] != size[0] ? size[0] : nil,
                              classNames: classNames, files: names), errors.compactMap { $0 })

@@ -13,6 +13,7 @@ struct SSM: ParsableCommand {
             TrainClassifier.self,
             Evaluate.self,
             Classify.self,
+            Batch.self,
             TrainSashimi.self,
             Generate.self,
             Score.self,
@@ -25,7 +26,7 @@ struct SSM: ParsableCommand {
 
 /// The tool's version (`ssm --version`).
 enum SSMVersion {
-    static let current = "0.4.0 (kernel registry: s4d, dplr, dss, dlr, ema, sgconv, conv; blocks: s4, s5, mamba, gss)"
+    static let current = "0.5.0 (video classification, ssm batch; kernel registry: s4d, dplr, dss, dlr, ema, sgconv, conv; blocks: s4, s5, mamba, gss)"
 }
 
 SSM.main()

@@ -8,7 +8,7 @@ import Workflows
 struct Dataset: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prepare image and video data sets (ImageFolders of PNGs, raw motion clips).",
-        subcommands: [ImportIDX.self, RenderMotion.self])
+        subcommands: [ImportIDX.self, RenderMotion.self, ExtractFrames.self])
 }
 
 /// `ssm dataset import-idx IMAGES LABELS --out DIR`: IDX (MNIST format) → ImageFolder of PNGs.
@@ -233,5 +233,105 @@ struct RenderMotion: ParsableCommand {
         line.add("size", size)
         line.add("classes", .strings(MotionClips.classes))
         line.print()
+    }
+}
+
+/// `ssm dataset extract-frames DIR --out OUT`: a video folder → an ImageFolder of its frames.
+struct ExtractFrames: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract-frames",
+        abstract: "Turn a folder of class folders of videos into an ImageFolder of their frames (PNG).",
+        discussion: """
+            For every video DIR/<class>/<name>.<ext>, --frames K frames evenly spaced over the clip \
+            (the same sampling as video training) are written as OUT/<class>/<name>-<k>.png, 8-bit \
+            gray (or RGB with --rgb), scaled to --size when given. Use it to train an image model \
+            on single frames — the baseline that shows what a video model gains from motion. OUT \
+            must not exist (or be empty); it appears only when every frame is written. Unreadable \
+            videos are listed on standard error and skipped. One JSON summary line on standard output.
+
+            Examples:
+              ssm dataset extract-frames data/moving/train --out data/moving-frames/train --frames 4 --size 32
+            """)
+
+    @Argument(help: "Folder of class folders of videos.")
+    var data: String
+
+    @Option(help: "Output folder (created; must not exist or be empty).")
+    var out: String
+
+    @Option(help: "Frames per video, evenly spaced (default 4).")
+    var frames: Int = 4
+
+    @Option(help: "Scale frames to N or HxW (default: the video's size).")
+    var size: ImageSize?
+
+    @Flag(help: "RGB frames instead of gray.")
+    var rgb = false
+
+    func validate() throws {
+        if !(1...1024).contains(frames) { throw ValidationError("--frames must be in 1…1024 (got \(frames))") }
+    }
+
+    func run() throws {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: out), !((try? fm.contentsOfDirectory(atPath: out)) ?? [""]).isEmpty {
+            throw CommandError("\(out): exists and is not an empty folder; choose a new --out")
+        }
+        let (files, classNames): ([(String, Int)], [String])
+        do { (files, classNames) = try ImageFolder.list(data, kind: .video) } catch { throw CommandError("\(error)") }
+        let outURL = URL(fileURLWithPath: out)
+        let staging = URL(fileURLWithPath: out + ".partial-\(getpid())")
+        try? fm.removeItem(at: staging)
+        defer { try? fm.removeItem(at: staging) }
+        do {
+            for c in classNames { try fm.createDirectory(at: staging.appendingPathComponent(c), withIntermediateDirectories: true) }
+        } catch { throw CommandError("\(out): cannot create folders: \(error.localizedDescription)") }
+        var failures = [String?](repeating: nil, count: files.count)
+        var written = [Int](repeating: 0, count: files.count)
+        let bar = ProgressLine(interval: 10)
+        let lock = NSLock()
+        var done = 0
+        failures.withUnsafeMutableBufferPointer { fb in written.withUnsafeMutableBufferPointer { wb in
+            let (fb, wb) = (fb, wb)
+            Parallel.forEach(files.count) { i in
+                let (file, label) = files[i]
+                do {
+                    let (pixels, grid) = try Samples.clip(file, frames: frames, gray: !rgb, height: size?.height, width: size?.width, exact: true)
+                    let (T, plane) = (grid[0], grid[1] * grid[2])
+                    let channels = rgb ? 3 : 1
+                    let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+                    for t in 0..<T {
+                        var frame = [Float](repeating: 0, count: channels * plane)
+                        for c in 0..<channels { for p in 0..<plane { frame[c * plane + p] = pixels[(c * T + t) * plane + p] } }
+                        let image = Image(channels: channels, height: grid[1], width: grid[2], pixels: frame)
+                        try PNGFile.write(image, to: staging.appendingPathComponent("\(classNames[label])/\(stem)-\(t).png").path)
+                    }
+                    wb[i] = T
+                } catch {
+                    fb[i] = "\(error)"
+                }
+                lock.lock(); done += 1; let d = done; lock.unlock()
+                bar.update("extract-frames: \(d)/\(files.count) videos", final: d == files.count)
+            }
+        }}
+        let bad = failures.compactMap { $0 }
+        if !bad.isEmpty {
+            Stderr.line("warning: skipped \(bad.count) unreadable video(s):")
+            for e in bad.prefix(5) { Stderr.line("  \(e)") }
+        }
+        guard bad.count < files.count else { throw CommandError("\(data): no video could be read; nothing written") }
+        do {
+            if fm.fileExists(atPath: out) { try fm.removeItem(at: outURL) }
+            try fm.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try fm.moveItem(at: staging, to: outURL)
+        } catch { throw CommandError("\(out): cannot move the frames into place: \(error.localizedDescription)") }
+        var line = JSONLine()
+        line.add("out", out)
+        line.add("videos", files.count - bad.count)
+        line.add("skipped", bad.count)
+        line.add("images", written.reduce(0, +))
+        line.add("classes", .strings(classNames))
+        line.print()
+        if !bad.isEmpty { throw ExitCode(1) }
     }
 }

@@ -9,13 +9,18 @@ struct Evaluate: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case json, table }
 
     static let configuration = CommandConfiguration(
-        abstract: "Accuracy of an image classifier on an ImageFolder, at one or more input sizes.",
+        abstract: "Accuracy of an image or video classifier on a folder of class folders, at one or more input sizes.",
         discussion: """
-            For each size, every image of DIR/<class>/*.png is resized with MediaIO's antialiased \
-            resize and classified; the model runs at that size with rate = training size / input size \
-            per axis, so sizes other than the training size are zero-shot. Class folders must be \
-            classes of the model (a class may have no folder). Without --size, the model's training \
-            size is used. Without --model, the default model is used (see `ssm classify --help`).
+            For each size, every image of DIR/<class>/ is resized with MediaIO's antialiased resize \
+            and classified; the model runs at that size with rate = training size / input size per \
+            axis, so sizes other than the training size are zero-shot. Class folders must be classes \
+            of the model (a class may have no folder). Without --size, the model's training size is \
+            used. Without --model, the default model is used (see `ssm classify --help`).
+
+            With a video model, DIR/<class>/ holds videos and --frames T gives the frames per clip \
+            (evenly spaced over the whole clip; default: the model's). Every --frames is evaluated \
+            at every --size; rate = training frames / T on the time axis, so 2T frames are the same \
+            motion at twice the temporal resolution.
 
             --format json (default): one line per size,
               {"size": [28, 28], "accuracy": 0.91, "loss": 0.25, "count": 10000,
@@ -29,9 +34,11 @@ struct Evaluate: ParsableCommand {
               ssm evaluate --data data/fashion/test --size 28 14 20 42 56 --format table
               ssm evaluate --data data/fashion/test --size 32x24 \\
                   --model runs/fashion/model.safetensors
+              ssm evaluate --data data/moving/test --model models/moving-items-s4nd.safetensors \\
+                  --frames 8 16 32 --size 16 32 64 --format table
             """)
 
-    @Option(help: "ImageFolder to evaluate on (DIR/<class>/*.png).")
+    @Option(help: "Folder to evaluate on (DIR/<class>/<image or video file>).")
     var data: String
 
     @Option(help: "Model file (default: the shipped model or $SSM_MODEL).")
@@ -39,6 +46,9 @@ struct Evaluate: ParsableCommand {
 
     @Option(parsing: .upToNextOption, help: "Input sizes, each N or HxW (default: the model's training size).")
     var size: [ImageSize] = []
+
+    @Option(parsing: .upToNextOption, help: "Frames per clip for a video model, each at least 1 (default: the model's training frames).")
+    var frames: [Int] = []
 
     @Option(help: "json (one line per size) or table (Markdown).")
     var format: Format = .json
@@ -49,6 +59,7 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         if let s = size.first(where: { $0.height < 2 || $0.width < 2 }) { throw ValidationError("--size must be at least 2x2 (got \(s))") }
+        if let t = frames.first(where: { !(1...4096).contains($0) }) { throw ValidationError("--frames must be in 1…4096 (got \(t))") }
     }
 
     func run() throws {
@@ -57,29 +68,37 @@ struct Evaluate: ParsableCommand {
             throw CommandError("\(data): no such folder (expected an ImageFolder DIR/<class>/*.png)")
         }
         let (classifier, modelPath) = try loadClassifier(model)
-        let train = ImageSize(height: classifier.config.trainSize[0], width: classifier.config.trainSize[1])
+        let trainSize = classifier.config.trainSize
+        let isVideo = classifier.axes == 3
+        if !isVideo && !frames.isEmpty { throw CommandError("--frames applies to video models; \(modelPath) classifies images") }
+        let train = ImageSize(height: trainSize[trainSize.count - 2], width: trainSize[trainSize.count - 1])
         let sizes = size.isEmpty ? [train] : size
+        // Grid sizes to run: every --frames at every --size for a video model.
+        let grids: [[Int]] = isVideo ? (frames.isEmpty ? [trainSize[0]] : frames).flatMap { t in sizes.map { [t] + $0.array } } : sizes.map(\.array)
         let bar = ProgressLine(interval: 10)
-        var rows: [(ImageSize, EvaluationResult)] = []
+        var rows: [([Int], EvaluationResult)] = []
         var skippedFiles: [MediaError] = []
-        for (n, s) in sizes.enumerated() {
-            let (dataset, skipped) = try ModelData.load(data, for: classifier, size: s) { d, t in
-                bar.update("evaluate \(s): loading \(d)/\(t)")
+        let noun = isVideo ? "clips" : "images"
+        for (n, grid) in grids.enumerated() {
+            let label = sizeText(grid)
+            let (dataset, skipped) = try ModelData.load(data, for: classifier, size: grid) { d, t in
+                bar.update("evaluate \(label): loading \(d)/\(t)")
             }
             if n == 0 && !skipped.isEmpty {
                 bar.finish()
                 skippedFiles = skipped
-                Stderr.line("warning: skipped \(skipped.count) unreadable image(s) in \(data):")
+                Stderr.line("warning: skipped \(skipped.count) unreadable \(noun) in \(data):")
                 for e in skipped.prefix(5) { Stderr.line("  \(e)") }
             }
             let result = try Evaluation.evaluate(classifier, on: dataset, batchSize: batchSize) { d, t in
-                bar.update("evaluate \(s): \(d)/\(t) images", final: d == t && !Stderr.isTerminal)
+                bar.update("evaluate \(label): \(d)/\(t) \(noun)", final: d == t && !Stderr.isTerminal)
             }
             bar.finish()
-            rows.append((s, result))
+            rows.append((grid, result))
             if format == .json {
                 var line = JSONLine()
                 line.add("size", .ints(result.size))
+                if isVideo { line.add("frames", grid[0]) }
                 line.add("accuracy", Double(result.accuracy))
                 line.add("loss", Double(result.loss))
                 line.add("count", result.count)
@@ -97,11 +116,16 @@ struct Evaluate: ParsableCommand {
             }
         }
         if format == .table {
-            Stdout.line("| size | accuracy |")
-            Stdout.line("|---|---|")
-            for (s, r) in rows {
-                let name = "\(s.height)×\(s.width)" + (s == train ? " (train)" : "")
-                Stdout.line("| \(name) | " + String(format: "%.2f%%", 100 * r.accuracy) + " |")
+            Stdout.line(isVideo ? "| frames | size | accuracy |" : "| size | accuracy |")
+            Stdout.line(isVideo ? "|---|---|---|" : "|---|---|")
+            for (g, r) in rows {
+                let hw = "\(g[g.count - 2])×\(g[g.count - 1])"
+                let accuracy = String(format: "%.2f%%", 100 * r.accuracy)
+                if isVideo {
+                    Stdout.line("| \(g[0])\(g[0] == trainSize[0] ? " (train)" : "") | \(hw)\(g.suffix(2) == trainSize.suffix(2) ? " (train)" : "") | \(accuracy) |")
+                } else {
+                    Stdout.line("| \(hw)\(g == trainSize ? " (train)" : "") | \(accuracy) |")
+                }
             }
         }
         if !skippedFiles.isEmpty { throw ExitCode(1) }

@@ -9,12 +9,20 @@ import Workflows
 struct TrainClassifier: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-classifier",
-        abstract: "Train an S4ND image classifier on an ImageFolder of PNGs.",
+        abstract: "Train an S4ND classifier of images or videos on a folder of class folders.",
         discussion: """
-            DIR holds one folder of PNGs per class (DIR/<class>/*.png); class names are the folder \
-            names in sorted order. Images are loaded as gray (or RGB with --rgb) and resized to the \
-            training size with MediaIO's antialiased resize. Without --val, a seeded random fraction \
-            (--val-fraction, default 0.1) is held out for validation.
+            DIR holds one folder per class (DIR/<class>/<file>); class names are the folder names in \
+            sorted order. Images (png, jpg, webp, bmp, tiff, gif, …) are loaded as gray (or RGB with \
+            --rgb) and resized to the training size with MediaIO's antialiased resize. Without --val, \
+            a seeded random fraction (--val-fraction, default 0.1) is held out for validation.
+
+            Videos (mp4, mkv, webm, avi, mov, gif, …; detected when the class folders hold video \
+            files, or --video) train a 3-D S4ND model over (frames, height, width): each clip gives \
+            --frames T frames (default 16) evenly spaced over the whole clip, scaled to --size. For \
+            training, 2T evenly spaced frames are kept per clip and each step takes T of them at a \
+            random phase (a temporal crop); validation uses the centred phase. Clips with fewer than \
+            2T frames are skipped (listed on standard error). Flips are off for videos unless \
+            --flip true (mirroring turns left motion into right motion).
 
             Training: AdamW with a cosine schedule after a linear warm-up, gradient clipping, random \
             flips and shifts (off with --no-augment). RUN_DIR receives:
@@ -53,6 +61,10 @@ struct TrainClassifier: ParsableCommand {
               ssm train-classifier --data data/fashion/train --max-images 2000 \\
                   --out runs/tiny --d-model 16 --layers 2 --d-state 16 --epochs 3
 
+              # a video model: 16 frames of 32x32 per clip (data: scripts/make-moving-digits.sh)
+              ssm train-classifier --data data/moving/train --val data/moving/test \\
+                  --out runs/moving --frames 16 --size 32 --epochs 8
+
               # the original S4 kernel (HiPPO-LegS) instead of S4D
               ssm train-classifier --data data/fashion/train --out runs/dplr \\
                   --kernel dplr --init legs --epochs 3
@@ -64,7 +76,7 @@ struct TrainClassifier: ParsableCommand {
                   --val data/fashion/test --out runs/fashion --resume --epochs 30
             """)
 
-    @Option(help: "Training ImageFolder (DIR/<class>/*.png).")
+    @Option(help: "Training folder (DIR/<class>/<image or video file>).")
     var data: String
 
     @Option(help: "Validation ImageFolder with the same class folders (default: hold out --val-fraction of --data).")
@@ -84,7 +96,10 @@ struct TrainClassifier: ParsableCommand {
     @Option(name: .customLong("d-model"), help: "Channels H (default 64).") var dModel: Int?
     @Option(help: "S4ND blocks (default 4).") var layers: Int?
     @Option(name: .customLong("d-state"), help: "State size N per axis, even (default 64).") var dState: Int?
-    @Option(help: "Training size N or HxW (default 28).") var size: ImageSize?
+    @Option(help: "Training size N or HxW (default 28; videos: the frame size, default 32).") var size: ImageSize?
+    @Flag(help: "Train on videos (default: when the class folders hold video files).") var video = false
+    @Option(help: "Frames per clip for videos (default 16).") var frames: Int?
+    @Option(help: "Random horizontal flips, true or false (default: true for images, false for videos).") var flip: Bool?
     @Option(help: "Kernel bandlimit: keep modes below bandlimit/2 cycles per pixel (0 = off; default 0.5).") var bandlimit: Float?
     @Option(name: .customLong("dt-min"), help: "Smallest initial SSM step dt (default 0.01).") var dtMin: Float?
     @Option(name: .customLong("dt-max"), help: "Largest initial SSM step dt (default 0.1).") var dtMax: Float?
@@ -103,6 +118,7 @@ struct TrainClassifier: ParsableCommand {
         }
         try positive(epochs, "--epochs"); try positive(batchSize, "--batch-size"); try positive(dModel, "--d-model")
         try positive(maxImages, "--max-images")
+        if let frames, !(2...1024).contains(frames) { throw ValidationError("--frames must be in 2…1024 (got \(frames))") }
         if let layers, layers < 0 { throw ValidationError("--layers must be 0 or more (got \(layers))") }
         if let dState, dState < 2 || dState % 2 != 0 { throw ValidationError("--d-state must be even and at least 2 (got \(dState))") }
         if let v = valFraction, !(v >= 0 && v < 1) { throw ValidationError("--val-fraction must be in [0, 1) (got \(v))") }
@@ -146,15 +162,22 @@ struct TrainClassifier: ParsableCommand {
         }
     }
 
+    /// Videos: asked for with --video or --frames, or found in the class folders.
+    var isVideo: Bool { video || frames != nil || (try? ImageFolder.detectKind(data)) == .video }
+
     func freshConfig(classNames: [String]) throws -> ImageClassifierConfig {
         var c = ImageClassifierConfig()
         c.inputChannels = rgb ? 3 : 1
+        if isVideo {
+            let s = size ?? ImageSize(height: 32, width: 32)
+            c.trainSize = [frames ?? 16, s.height, s.width]
+        }
         c.classNames = classNames
         c.classes = classNames.count
         if let dModel { c.dModel = dModel }
         if let layers { c.layers = layers }
         if let dState { c.dState = dState }
-        if let size { c.trainSize = size.array }
+        if let size, !isVideo { c.trainSize = size.array }
         if let bandlimit { c.bandlimit = bandlimit > 0 ? bandlimit : nil }
         if let dropout { c.dropout = dropout }
         if let dtMin { c.dtMin = dtMin }
@@ -176,6 +199,7 @@ struct TrainClassifier: ParsableCommand {
         if let weightDecay { o.weightDecay = weightDecay }
         if let seed { o.seed = seed }
         if noAugment { o.augment = false }
+        o.flip = flip ?? !isVideo
         return o
     }
 
@@ -188,7 +212,10 @@ struct TrainClassifier: ParsableCommand {
         check(batchSize, o.batchSize, "--batch-size"); check(lr, o.learningRate, "--lr"); check(ssmLR, o.ssmLearningRate, "--ssm-lr")
         check(weightDecay, o.weightDecay, "--weight-decay"); check(seed, o.seed, "--seed")
         check(dModel, c.dModel, "--d-model"); check(layers, c.layers, "--layers"); check(dState, c.dState, "--d-state")
-        check(size?.array, c.trainSize, "--size"); check(dropout, c.dropout, "--dropout")
+        check(size?.array, Array(c.trainSize.suffix(2)), "--size"); check(dropout, c.dropout, "--dropout")
+        if let frames, c.trainSize.count == 3, frames != c.trainSize[0] { out.append("--frames \(frames) (checkpoint: \(c.trainSize[0]))") }
+        if (video || frames != nil) && c.trainSize.count == 2 { out.append("--video (checkpoint is an image model)") }
+        check(flip, o.flip, "--flip")
         check(dtMin, c.dtMin, "--dt-min"); check(dtMax, c.dtMax, "--dt-max")
         if let bandlimit, (bandlimit > 0 ? bandlimit : nil) != c.bandlimit { out.append("--bandlimit \(bandlimit) (checkpoint: \(c.bandlimit.map { "\($0)" } ?? "off"))") }
         if noAugment && o.augment { out.append("--no-augment (checkpoint trains with augmentation)") }
@@ -248,12 +275,14 @@ struct TrainClassifier: ParsableCommand {
         }
 
         // The data's identity, checked against the run's on --resume.
-        let listing = try ImageFolder.listing(data)
+        let kind: SampleKind = model.map { $0.axes == 3 ? .video : .image } ?? (isVideo ? .video : .image)
+        let noun = kind == .video ? "clips" : "images"
+        let listing = try ImageFolder.listing(data, kind: kind)
         if let empty = listing.emptyClasses.first {
-            throw CommandError("\(data)/\(empty): empty class folder (no PNG images); add images or remove the folder")
+            throw CommandError("\(data)/\(empty): empty class folder (no \(kind == .video ? "video" : "image") files); add some or remove the folder")
         }
         if listing.hidden > 0 { Stderr.line("train-classifier: skipped \(listing.hidden) hidden file(s) in \(data)") }
-        let files = listing.files.map(\.0) + (try val.map { try ImageFolder.list($0).files.map(\.0) } ?? [])
+        let files = listing.files.map(\.0) + (try val.map { try ImageFolder.list($0, kind: kind).files.map(\.0) } ?? [])
         runData.data = data; runData.val = val; runData.files = files.count; runData.fingerprint = DataFingerprint.of(files)
         if let saved = savedRunData, let print = saved.fingerprint, !allowDataChange,
            print != runData.fingerprint || saved.files != runData.files {
@@ -264,17 +293,18 @@ struct TrainClassifier: ParsableCommand {
 
         // Data.
         let loading = ProgressLine(interval: 10)
-        let trainSize = model.map { ImageSize(height: $0.config.trainSize[0], width: $0.config.trainSize[1]) }
-            ?? size ?? ImageSize(height: 28, width: 28)
+        let trainSize = try model?.config.trainSize ?? freshConfig(classNames: []).trainSize
+        // Training clips keep twice the model's frames, for temporal crops.
+        let storedFrames = kind == .video ? 2 * trainSize[0] : nil
         var train: ImageDataset
         var skipped: [MediaError]
         if let model {
-            (train, skipped) = try ModelData.load(data, for: model, size: trainSize) { d, t in
-                loading.update("loading \(data): \(d)/\(t) images", final: d == t)
+            (train, skipped) = try ModelData.load(data, for: model, size: trainSize, storedFrames: storedFrames) { d, t in
+                loading.update("loading \(data): \(d)/\(t) \(noun)", final: d == t)
             }
         } else {
-            (train, skipped) = try ImageFolder.load(data, height: trainSize.height, width: trainSize.width, mode: rgb ? .rgb : .gray) { d, t in
-                loading.update("loading \(data): \(d)/\(t) images", final: d == t)
+            (train, skipped) = try ImageFolder.load(data, size: trainSize, mode: rgb ? .rgb : .gray, storedFrames: storedFrames) { d, t in
+                loading.update("loading \(data): \(d)/\(t) \(noun)", final: d == t)
             }
             guard train.classNames.count >= 2 else {
                 throw CommandError("\(data): found \(train.classNames.count) class folder (\(train.classNames.joined())); a classifier needs at least 2")
@@ -284,7 +314,7 @@ struct TrainClassifier: ParsableCommand {
         if let maxImages { train = train.sample(maxImages, seed: options.seed) }
         var validation: ImageDataset?
         if val == nil && runData.valFraction > 0 {
-            guard train.count >= 2 else { throw CommandError("\(data): \(train.count) image; cannot hold out a validation split") }
+            guard train.count >= 2 else { throw CommandError("\(data): \(train.count) sample; cannot hold out a validation split") }
             let (rest, held) = train.split(holdOut: runData.valFraction, seed: options.seed)
             train = rest; validation = held
         }
@@ -296,7 +326,7 @@ struct TrainClassifier: ParsableCommand {
         }
         if let val {
             let (v, s) = try ModelData.load(val, for: classifier, size: trainSize) { d, t in
-                loading.update("loading \(val): \(d)/\(t) images", final: d == t)
+                loading.update("loading \(val): \(d)/\(t) \(noun)", final: d == t)
             }
             report(s)
             validation = v
@@ -309,8 +339,8 @@ struct TrainClassifier: ParsableCommand {
             try AtomicFile.write(JSONEncoder.pretty.encode(runData), to: runDataURL)
         } catch { throw CommandError("\(out): cannot write the run folder: \(error.localizedDescription)") }
         let c = classifier.config
-        Stderr.line("train-classifier: \(train.count) training, \(validation?.count ?? 0) validation images, \(c.classes) classes, " +
-                    "\(c.trainSize[0])x\(c.trainSize[1]), H=\(c.dModel) layers=\(c.layers) block \(c.block ?? "s4") kernel \(c.kernelOptions.summary), " +
+        Stderr.line("train-classifier: \(train.count) training, \(validation?.count ?? 0) validation \(noun), \(c.classes) classes, " +
+                    "\(sizeText(c.trainSize)), H=\(c.dModel) layers=\(c.layers) block \(c.block ?? "s4") kernel \(c.kernelOptions.summary), " +
                     "\(classifier.parameters.reduce(0) { $0 + $1.value.count }) parameters" +
                     (trainer.epoch > 0 ? "; resuming after epoch \(trainer.epoch)" : ""))
 

@@ -69,14 +69,19 @@ func formatDuration(_ seconds: Double) -> String {
 }
 
 /// Loads the classifier at `path`, or the default model when `path` is nil.
-func loadClassifier(_ path: String?) throws -> (ImageClassifier, String) {
+func loadClassifier(_ path: String?, video: Bool = false) throws -> (ImageClassifier, String) {
     let url: URL
-    if let path { url = URL(fileURLWithPath: path) } else { url = try DefaultModel.locate() }
-    guard FileManager.default.fileExists(atPath: url.path) else {
+    if let path { url = URL(fileURLWithPath: path) } else { url = try video ? DefaultModel.locateVideo() : DefaultModel.locate() }
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
         throw CommandError("\(url.path): no such model file")
     }
+    if isDir.boolValue { throw CommandError("\(url.path): is a folder, not a model file") }
     return (try ClassifierCheckpoint.load(url).0, url.path)
 }
+
+/// A grid size as people write it: `28x28` (height × width) or `16x32x32` (frames × height × width).
+func sizeText(_ size: [Int]) -> String { size.map(String.init).joined(separator: "x") }
 
 /// A media error as `"<reason>: <detail>"` (the file is reported beside it).
 func errorText(_ error: Error, file: String) -> String {
