@@ -17,6 +17,11 @@ struct cm_video {
     int stream;
     int draining;        /* end of input reached, decoder being flushed */
     int64_t decode_errors;
+    /* Conversion output: swscale's vector code may write past the end of a row, so it converts
+     * into this padded, aligned buffer and the rows are then copied out. */
+    uint8_t *scratch[4];
+    int scratch_linesize[4];
+    int scratch_width, scratch_height, scratch_format;
 };
 
 static void cm_message(char *message, size_t size, const char *prefix, int error) {
@@ -40,6 +45,7 @@ static int cm_status_for(int error) {
 
 void cm_video_close(cm_video *video) {
     if (!video) return;
+    av_freep(&video->scratch[0]);
     sws_freeContext(video->scaler);
     av_frame_free(&video->frame);
     av_packet_free(&video->packet);
@@ -207,14 +213,25 @@ int cm_video_convert(cm_video *video, int out_width, int out_height, int gray, u
                  frame->width, frame->height);
         return CM_ERR_UNSUPPORTED;
     }
-    uint8_t *planes[4] = {dst, NULL, NULL, NULL};
-    int strides[4] = {out_width * (gray ? 1 : 3), 0, 0, 0};
+    if (!video->scratch[0] || video->scratch_width != out_width || video->scratch_height != out_height ||
+        video->scratch_format != target) {
+        av_freep(&video->scratch[0]);
+        if (av_image_alloc(video->scratch, video->scratch_linesize, out_width, out_height, target, 64) < 0) {
+            snprintf(message, message_size, "cannot allocate a %dx%d conversion buffer", out_width, out_height);
+            return CM_ERR_NOMEM;
+        }
+        video->scratch_width = out_width;
+        video->scratch_height = out_height;
+        video->scratch_format = target;
+    }
     int rows = sws_scale(video->scaler, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height,
-                         planes, strides);
+                         video->scratch, video->scratch_linesize);
     if (rows != out_height) {
         snprintf(message, message_size, "scaler produced %d of %d rows", rows, out_height);
         return CM_ERR_CORRUPT;
     }
+    av_image_copy_plane(dst, out_width * (gray ? 1 : 3), video->scratch[0], video->scratch_linesize[0],
+                        av_image_get_linesize(target, out_width, 0), out_height);
     return CM_OK;
 }
 

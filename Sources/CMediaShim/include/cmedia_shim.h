@@ -86,7 +86,8 @@ int cm_video_next(cm_video *video, double *pts_s, int *width, int *height, char 
 
 /* Converts the held frame to packed rgb24 (gray = 0) or gray8 (gray = 1) at out_width × out_height
  * with swscale (bicubic when scaling, as the ffmpeg command-line tool does by default).
- * `dst` holds out_width × out_height × (gray ? 1 : 3) bytes. */
+ * `dst` holds out_width × out_height × (gray ? 1 : 3) bytes; nothing is written past them (swscale
+ * writes into a padded buffer inside `video`, whose rows are then copied). */
 int cm_video_convert(cm_video *video, int out_width, int out_height, int gray, uint8_t *dst,
                      char *message, size_t message_size);
 
