@@ -1,11 +1,14 @@
-/* FFmpeg video reading: demux → decode → swscale, one frame at a time. */
+/* FFmpeg video reading: demux → decode → swscale, one frame at a time. The same reader opened in
+ * still-image mode (cm_image_open) decodes the first frame of an image file. */
 #include "cmedia_shim.h"
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct cm_video {
@@ -17,6 +20,15 @@ struct cm_video {
     int stream;
     int draining;        /* end of input reached, decoder being flushed */
     int64_t decode_errors;
+    int image;           /* opened by cm_image_open */
+    int64_t max_pixels;  /* image mode: frame buffers over this many pixels are refused (0: no limit) */
+    int refused;         /* a frame buffer was refused for max_pixels; its size and format follow */
+    int refused_width, refused_height, refused_format;
+    /* Conversion output: swscale's vector code may write past the end of a row, so it converts
+     * into this padded, aligned buffer and the rows are then copied out. */
+    uint8_t *scratch[4];
+    int scratch_linesize[4];
+    int scratch_width, scratch_height, scratch_format;
 };
 
 static void cm_message(char *message, size_t size, const char *prefix, int error) {
@@ -40,6 +52,7 @@ static int cm_status_for(int error) {
 
 void cm_video_close(cm_video *video) {
     if (!video) return;
+    av_freep(&video->scratch[0]);
     sws_freeContext(video->scaler);
     av_frame_free(&video->frame);
     av_packet_free(&video->packet);
@@ -48,23 +61,56 @@ void cm_video_close(cm_video *video) {
     av_free(video);
 }
 
-int cm_video_open(const char *path, int threads, cm_video **out, cm_video_info *info,
-                  char *message, size_t message_size) {
+/* Image mode: the decoder asks for the frame buffer once it knows the picture's size and pixel
+ * format, before it allocates the picture; a picture over the limit is refused here and its size
+ * kept for the error message. */
+static int cm_get_buffer(AVCodecContext *codec, AVFrame *frame, int flags) {
+    cm_video *video = (cm_video *)codec->opaque;
+    int width = codec->width > 0 ? codec->width : frame->width;
+    int height = codec->height > 0 ? codec->height : frame->height;
+    if (video && video->max_pixels > 0 && (int64_t)width * height > video->max_pixels) {
+        video->refused = 1;
+        video->refused_width = width;
+        video->refused_height = height;
+        video->refused_format = frame->format;
+        return AVERROR(ERANGE);
+    }
+    return avcodec_default_get_buffer2(codec, frame, flags);
+}
+
+static int cm_refusal(const cm_video *video, char *message, size_t message_size) {
+    snprintf(message, message_size, "%dx%d = %lld pixels exceeds the limit of %lld", video->refused_width,
+             video->refused_height, (long long)video->refused_width * video->refused_height,
+             (long long)video->max_pixels);
+    return CM_ERR_TOO_LARGE;
+}
+
+/* Video mode reads the stream information (which may decode a few frames) and requires a frame
+ * size; image mode skips that, since image demuxers describe their one stream in the header and the
+ * first decoded frame gives its size, and decodes on one thread. For JPEG it also sets AV_EF_EXPLODE,
+ * so that a scan cut short is an error rather than rows of gray (for every decoder it would also
+ * reject harmless oddities, such as a TIFF tag the decoder does not know). */
+static int cm_open(const char *path, int threads, int image, int64_t max_pixels, cm_video **out,
+                   cm_video_info *info, char *message, size_t message_size) {
     *out = NULL;
     av_log_set_level(AV_LOG_QUIET);
     cm_video *video = (cm_video *)av_mallocz(sizeof *video);
     if (!video) return CM_ERR_NOMEM;
+    video->image = image;
+    video->max_pixels = max_pixels > 0 ? max_pixels : 0;
     int error = avformat_open_input(&video->format, path, NULL, NULL);
     if (error < 0) {
         cm_message(message, message_size, "cannot open container", error);
         cm_video_close(video);
         return error == AVERROR_INVALIDDATA ? CM_ERR_SIGNATURE : cm_status_for(error);
     }
-    error = avformat_find_stream_info(video->format, NULL);
-    if (error < 0) {
-        cm_message(message, message_size, "cannot read stream information", error);
-        cm_video_close(video);
-        return cm_status_for(error);
+    if (!image) {
+        error = avformat_find_stream_info(video->format, NULL);
+        if (error < 0) {
+            cm_message(message, message_size, "cannot read stream information", error);
+            cm_video_close(video);
+            return cm_status_for(error);
+        }
     }
     const AVCodec *decoder = NULL;
     int stream = av_find_best_stream(video->format, AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);
@@ -85,8 +131,14 @@ int cm_video_open(const char *path, int threads, cm_video **out, cm_video_info *
     }
     error = avcodec_parameters_to_context(video->codec, st->codecpar);
     if (error >= 0) {
-        video->codec->thread_count = threads;
+        video->codec->thread_count = image ? 1 : threads;
         video->codec->pkt_timebase = st->time_base;
+        if (image) {
+            /* The JPEG decoder conceals a cut-short scan (gray rows) unless told to explode. */
+            if (decoder->id == AV_CODEC_ID_MJPEG) video->codec->err_recognition |= AV_EF_EXPLODE;
+            video->codec->opaque = video;
+            video->codec->get_buffer2 = cm_get_buffer;
+        }
         error = avcodec_open2(video->codec, decoder, NULL);
     }
     if (error < 0) {
@@ -100,7 +152,7 @@ int cm_video_open(const char *path, int threads, cm_video **out, cm_video_info *
         cm_video_close(video);
         return CM_ERR_NOMEM;
     }
-    if (video->codec->width <= 0 || video->codec->height <= 0) {
+    if (!image && (video->codec->width <= 0 || video->codec->height <= 0)) {
         snprintf(message, message_size, "video stream has no frame size");
         cm_video_close(video);
         return CM_ERR_CORRUPT;
@@ -118,8 +170,19 @@ int cm_video_open(const char *path, int threads, cm_video **out, cm_video_info *
     info->frames = st->nb_frames > 0 ? st->nb_frames : 0;
     snprintf(info->codec, sizeof info->codec, "%s", decoder->name);
     snprintf(info->container, sizeof info->container, "%s", video->format->iformat->name);
+    snprintf(info->codec_id_name, sizeof info->codec_id_name, "%s", avcodec_get_name(st->codecpar->codec_id));
     *out = video;
     return CM_OK;
+}
+
+int cm_video_open(const char *path, int threads, cm_video **out, cm_video_info *info,
+                  char *message, size_t message_size) {
+    return cm_open(path, threads, 0, 0, out, info, message, message_size);
+}
+
+int cm_image_open(const char *path, int64_t max_pixels, cm_video **out, cm_video_info *info,
+                  char *message, size_t message_size) {
+    return cm_open(path, 1, 1, max_pixels, out, info, message, message_size);
 }
 
 int cm_video_count_packets(cm_video *video, int64_t limit, int64_t *count, char *message, size_t message_size) {
@@ -153,6 +216,7 @@ int cm_video_next(cm_video *video, double *pts_s, int *width, int *height, char 
             }
             return CM_OK;
         }
+        if (video->refused) return cm_refusal(video, message, message_size);
         if (error == AVERROR_EOF) return CM_EOF;
         if (error != AVERROR(EAGAIN)) {
             if (error == AVERROR_INVALIDDATA) {
@@ -177,6 +241,10 @@ int cm_video_next(cm_video *video, double *pts_s, int *width, int *height, char 
         if (video->packet->stream_index == video->stream) {
             error = avcodec_send_packet(video->codec, video->packet);
             if (error < 0 && error != AVERROR(EAGAIN)) {
+                if (video->refused) {
+                    av_packet_unref(video->packet);
+                    return cm_refusal(video, message, message_size);
+                }
                 if (error == AVERROR_INVALIDDATA) {
                     video->decode_errors += 1;
                 } else {
@@ -190,32 +258,131 @@ int cm_video_next(cm_video *video, double *pts_s, int *width, int *height, char 
     }
 }
 
-int cm_video_convert(cm_video *video, int out_width, int out_height, int gray, uint8_t *dst,
-                     char *message, size_t message_size) {
+static const char *cm_format_name(int format) {
+    const char *name = av_get_pix_fmt_name((enum AVPixelFormat)format);
+    return name ? name : "unknown";
+}
+
+/* Converts the held frame into packed `target` pixels, rows `stride` bytes apart. */
+static int cm_convert_to(cm_video *video, int out_width, int out_height, enum AVPixelFormat target, uint8_t *dst,
+                         int stride, char *message, size_t message_size) {
     AVFrame *frame = video->frame;
-    if (out_width <= 0 || out_height <= 0) {
-        snprintf(message, message_size, "invalid output size %dx%d", out_width, out_height);
-        return CM_ERR_ARGUMENT;
-    }
-    enum AVPixelFormat target = gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24;
     int flags = SWS_BICUBIC;
     video->scaler = sws_getCachedContext(video->scaler, frame->width, frame->height, (enum AVPixelFormat)frame->format,
                                          out_width, out_height, target, flags, NULL, NULL, NULL);
     if (!video->scaler) {
-        snprintf(message, message_size, "cannot convert %s frames of %dx%d",
-                 av_get_pix_fmt_name((enum AVPixelFormat)frame->format) ? av_get_pix_fmt_name((enum AVPixelFormat)frame->format) : "unknown",
+        snprintf(message, message_size, "cannot convert %s frames of %dx%d", cm_format_name(frame->format),
                  frame->width, frame->height);
         return CM_ERR_UNSUPPORTED;
     }
-    uint8_t *planes[4] = {dst, NULL, NULL, NULL};
-    int strides[4] = {out_width * (gray ? 1 : 3), 0, 0, 0};
+    if (video->image && frame->color_range == AVCOL_RANGE_JPEG) {
+        /* A full-range YCbCr picture in a format whose name does not say so (the yuvj* formats
+         * already do, and swscale maps them itself). */
+        int *inv_table, *table, src_range, dst_range, brightness, contrast, saturation;
+        if (sws_getColorspaceDetails(video->scaler, &inv_table, &src_range, &table, &dst_range, &brightness,
+                                     &contrast, &saturation) >= 0 && !src_range)
+            sws_setColorspaceDetails(video->scaler, inv_table, 1, table, dst_range, brightness, contrast, saturation);
+    }
+    if (!video->scratch[0] || video->scratch_width != out_width || video->scratch_height != out_height ||
+        video->scratch_format != target) {
+        av_freep(&video->scratch[0]);
+        if (av_image_alloc(video->scratch, video->scratch_linesize, out_width, out_height, target, 64) < 0) {
+            snprintf(message, message_size, "cannot allocate a %dx%d conversion buffer", out_width, out_height);
+            return CM_ERR_NOMEM;
+        }
+        video->scratch_width = out_width;
+        video->scratch_height = out_height;
+        video->scratch_format = target;
+    }
     int rows = sws_scale(video->scaler, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height,
-                         planes, strides);
+                         video->scratch, video->scratch_linesize);
     if (rows != out_height) {
         snprintf(message, message_size, "scaler produced %d of %d rows", rows, out_height);
         return CM_ERR_CORRUPT;
     }
+    av_image_copy_plane(dst, stride, video->scratch[0], video->scratch_linesize[0],
+                        av_image_get_linesize(target, out_width, 0), out_height);
     return CM_OK;
+}
+
+int cm_video_convert(cm_video *video, int out_width, int out_height, int gray, uint8_t *dst,
+                     char *message, size_t message_size) {
+    if (out_width <= 0 || out_height <= 0) {
+        snprintf(message, message_size, "invalid output size %dx%d", out_width, out_height);
+        return CM_ERR_ARGUMENT;
+    }
+    return cm_convert_to(video, out_width, out_height, gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24, dst,
+                         out_width * (gray ? 1 : 3), message, message_size);
+}
+
+static void cm_describe(int format, int width, int height, cm_frame_format *out) {
+    memset(out, 0, sizeof *out);
+    out->width = width;
+    out->height = height;
+    out->format = format;
+    snprintf(out->format_name, sizeof out->format_name, "%s", cm_format_name(format));
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get((enum AVPixelFormat)format);
+    if (!desc) return;
+    out->components = desc->nb_components;
+    out->bit_depth = desc->nb_components > 0 ? desc->comp[0].depth : 0;
+    out->is_palette = (desc->flags & AV_PIX_FMT_FLAG_PAL) != 0;
+    out->has_alpha = (desc->flags & AV_PIX_FMT_FLAG_ALPHA) != 0;
+    int rgb = (desc->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_BAYER)) != 0 || strncmp(desc->name, "xyz", 3) == 0;
+    out->is_gray = !out->is_palette && !rgb && desc->nb_components == (out->has_alpha ? 2 : 1);
+    out->is_yuv = !out->is_palette && !rgb && !out->is_gray;
+}
+
+int cm_image_frame_format(const cm_video *video, cm_frame_format *out) {
+    if (video->refused) {
+        cm_describe(video->refused_format, video->refused_width, video->refused_height, out);
+        return 1;
+    }
+    cm_describe(video->frame->format, video->frame->width, video->frame->height, out);
+    return 0;
+}
+
+static const struct { int target; enum AVPixelFormat format; int bytes; } cm_targets[] = {
+    {CM_PIX_GRAY8, AV_PIX_FMT_GRAY8, 1},   {CM_PIX_YA8, AV_PIX_FMT_YA8, 2},
+    {CM_PIX_RGB24, AV_PIX_FMT_RGB24, 3},   {CM_PIX_RGBA, AV_PIX_FMT_RGBA, 4},
+    {CM_PIX_GRAY16, AV_PIX_FMT_GRAY16, 2}, {CM_PIX_YA16, AV_PIX_FMT_YA16, 4},
+    {CM_PIX_RGB48, AV_PIX_FMT_RGB48, 6},   {CM_PIX_RGBA64, AV_PIX_FMT_RGBA64, 8},
+};
+
+int cm_image_convert(cm_video *video, int target, void *dst, size_t capacity, char *message, size_t message_size) {
+    AVFrame *frame = video->frame;
+    for (size_t i = 0; i < sizeof cm_targets / sizeof cm_targets[0]; i++) {
+        if (cm_targets[i].target != target) continue;
+        if (frame->width <= 0 || frame->height <= 0 || frame->width > (1 << 16) || frame->height > (1 << 16) ||
+            (uint64_t)frame->width * frame->height * cm_targets[i].bytes > capacity) {
+            snprintf(message, message_size, "cannot convert a %dx%d frame into %zu bytes", frame->width,
+                     frame->height, capacity);
+            return CM_ERR_ARGUMENT;
+        }
+        return cm_convert_to(video, frame->width, frame->height, cm_targets[i].format, (uint8_t *)dst,
+                             frame->width * cm_targets[i].bytes, message, message_size);
+    }
+    snprintf(message, message_size, "unknown target pixel format %d", target);
+    return CM_ERR_ARGUMENT;
+}
+
+int cm_probe_content(const char *path, char *name, size_t name_size) {
+    if (name && name_size) name[0] = 0;
+    FILE *file = fopen(path, "rb");
+    if (!file) return 0;
+    enum { size = 1 << 14 };
+    uint8_t *buffer = (uint8_t *)calloc(1, size + AVPROBE_PADDING_SIZE);
+    if (!buffer) {
+        fclose(file);
+        return 0;
+    }
+    size_t count = fread(buffer, 1, size, file);
+    fclose(file);
+    AVProbeData probe = {.filename = "", .buf = buffer, .buf_size = (int)count, .mime_type = NULL};
+    int score = 0;
+    const AVInputFormat *format = count > 0 ? av_probe_input_format3(&probe, 1, &score) : NULL;
+    if (format && name && name_size) snprintf(name, name_size, "%s", format->name);
+    free(buffer);
+    return format ? score : 0;
 }
 
 int64_t cm_video_decode_errors(const cm_video *video) { return video->decode_errors; }

@@ -38,6 +38,18 @@ enum FileAccess {
         return [UInt8](data ?? Data())
     }
 
+    /// Up to `count` trailing bytes.
+    static func tail(_ path: String, count: Int) throws -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw MediaError(file: path, reason: .io("cannot open for reading"))
+        }
+        defer { try? handle.close() }
+        guard let end = try? handle.seekToEnd() else { return [] }
+        try? handle.seek(toOffset: end > UInt64(count) ? end - UInt64(count) : 0)
+        let data: Data? = (try? handle.readToEnd()) ?? nil
+        return [UInt8](data ?? Data())
+    }
+
     /// Writes `data` to `path` atomically: a temporary file in the same folder, then a rename,
     /// so a failure never leaves a partial output file.
     static func writeAtomically(_ data: Data, to path: String) throws {

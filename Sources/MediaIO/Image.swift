@@ -78,16 +78,21 @@ public struct Image: Equatable, Sendable {
     }
 }
 
-/// What a PNG header says, without decoding the pixels.
+/// What an image file says about its pixels: the PNG header, or the first frame FFmpeg decodes.
 public struct ImageInfo: Equatable, Sendable {
+    /// `png`, or the FFmpeg codec name: `mjpeg`, `webp`, `bmp`, `tiff`, `gif`, `pgm`, …
     public var codec: String
     public var width: Int
     public var height: Int
-    /// Channels as stored (palette counts as 3, or 4 with transparency; tRNS adds alpha).
+    /// Channels as read with ``Image/ColorMode/original`` (PNG: palette counts as 3, or 4 with
+    /// transparency; tRNS adds alpha).
     public var channels: Int
-    /// Bits per sample as stored: 1, 2, 4, 8 or 16.
+    /// Bits per sample as stored: 1, 2, 4, 8 or 16 for PNG; for other formats the depth of the
+    /// first component of FFmpeg's pixel format.
     public var bitDepth: Int
-    /// PNG colour type name: `gray`, `gray_alpha`, `rgb`, `rgba`, `palette`.
+    /// Colour type name: `gray`, `gray_alpha`, `rgb`, `rgba`, `palette` (PNG's colour types, and
+    /// the same names for other formats), or `yuv`, `yuva` for YCbCr formats (JPEG, lossy WebP).
     public var colorType: String
+    /// Adam7 for PNG; false for other formats (not reported by FFmpeg).
     public var interlaced: Bool
 }

@@ -22,16 +22,25 @@ public enum MediaInfo: Equatable, Sendable {
 public enum MediaProbe {
     static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
-    /// PNG signature → image (libpng); otherwise libsndfile → audio; otherwise FFmpeg with a video
-    /// stream → video; otherwise `.unsupported`.
+    /// The first bytes of a file start like a PNG (4 bytes suffice, so that a PNG cut inside its
+    /// signature is still read, and reported, as a PNG).
+    static func hasPNGSignature(_ head: [UInt8]) -> Bool {
+        head.count >= 4 && Array(head.prefix(4)) == Array(pngSignature.prefix(4))
+    }
+
+    /// PNG signature → image (libpng); otherwise libsndfile → audio; otherwise FFmpeg: one frame
+    /// from an image demuxer (`jpeg_pipe`, `webp_pipe`, `image2`, `gif`, …) or of a still-image codec
+    /// → image (``ImageFile``), any other picture stream → video; otherwise `.unsupported`.
+    /// A GIF of several frames is a video.
     ///
     /// With `validate`, images and audio are decoded in full (so a damaged body is reported, not
     /// only a damaged header), and video is demuxed to the end and its packets counted against
-    /// the stored frame count.
+    /// the stored frame count. (``ImageFile/info(_:limits:)`` decodes the first frame of a
+    /// non-PNG image even without it.)
     public static func probe(_ path: String, limits: MediaLimits = .default, validate: Bool = false) throws -> MediaInfo {
         _ = try FileAccess.checkReadable(path)
         let head = try FileAccess.head(path, count: 8)
-        if head.count >= 4 && Array(head.prefix(4)) == Array(pngSignature.prefix(4)) {
+        if hasPNGSignature(head) {
             let info = try PNGFile.info(path, limits: limits)
             if validate { _ = try PNGFile.read(path, limits: limits) }
             return .image(info)
@@ -43,6 +52,11 @@ public enum MediaProbe {
             return .audio(info)
         } catch let error as MediaError {
             audioError = error
+        }
+        if ImageFile.ffmpegKind(path) == .image {
+            let info = try ImageFile.info(path, limits: limits)
+            if validate { _ = try ImageFile.read(path, limits: limits) }
+            return .image(info)
         }
         do {
             return .video(try VideoFile.info(path, limits: limits, validate: validate))

@@ -39,7 +39,7 @@ final class MutationTests: XCTestCase {
             try data.write(to: URL(fileURLWithPath: path))
             do {
                 switch try MediaProbe.probe(path, limits: limits) {
-                case .image: _ = try PNGFile.read(path, limits: limits)
+                case .image: _ = try ImageFile.read(path, limits: limits)
                 case .audio: _ = try AudioFile.read(path, limits: limits)
                 case .video: _ = try VideoFile.read(path, options: VideoDecodeOptions(width: 32, height: 24, threads: 1), limits: limits)
                 }

@@ -4,7 +4,8 @@
  * Small C layer under MediaIO for the parts Swift cannot or should not do itself:
  *  - libpng reading and writing: libpng reports errors by longjmp, which must never cross Swift
  *    frames, so every libpng call happens here between setjmp and return;
- *  - a stateful FFmpeg video reader (demux → decode → swscale) whose handle Swift owns;
+ *  - a stateful FFmpeg video reader (demux → decode → swscale) whose handle Swift owns, also
+ *    opened in still-image mode to decode the first frame of an image file;
  *  - libswresample resampling of planar float audio;
  *  - FFmpeg error macros (AVERROR_*) that Swift cannot import.
  * Every function returns one of the CM_* status codes and, on failure, a NUL-terminated
@@ -70,6 +71,7 @@ typedef struct {
     int64_t frames;        /* frame count stored in the container, 0 if unknown */
     char codec[64];        /* FFmpeg decoder name, e.g. "h264" */
     char container[64];    /* FFmpeg demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2" */
+    char codec_id_name[64]; /* FFmpeg codec name (not the decoder's), e.g. "av1" for libdav1d */
 } cm_video_info;
 
 /* Opens `path` and its best video stream with a decoder. Silences FFmpeg's log. */
@@ -86,9 +88,47 @@ int cm_video_next(cm_video *video, double *pts_s, int *width, int *height, char 
 
 /* Converts the held frame to packed rgb24 (gray = 0) or gray8 (gray = 1) at out_width × out_height
  * with swscale (bicubic when scaling, as the ffmpeg command-line tool does by default).
- * `dst` holds out_width × out_height × (gray ? 1 : 3) bytes. */
+ * `dst` holds out_width × out_height × (gray ? 1 : 3) bytes; nothing is written past them (swscale
+ * writes into a padded buffer inside `video`, whose rows are then copied). */
 int cm_video_convert(cm_video *video, int out_width, int out_height, int gray, uint8_t *dst,
                      char *message, size_t message_size);
+
+/* Opens `path` like cm_video_open, in still-image mode: the stream information is not probed (the
+ * frame size may be 0 until the first frame is decoded), the decoder runs on one thread (the JPEG
+ * decoder with AV_EF_EXPLODE, so a scan cut short is an error), and a frame larger than
+ * `max_pixels` (if > 0) is refused before the decoder allocates it: cm_video_next then fails with
+ * CM_ERR_TOO_LARGE and cm_image_frame_format describes the refused frame. */
+int cm_image_open(const char *path, int64_t max_pixels, cm_video **out, cm_video_info *info,
+                  char *message, size_t message_size);
+
+typedef struct {
+    int width;
+    int height;
+    int format;            /* AVPixelFormat */
+    char format_name[32];  /* e.g. "yuvj420p", "pal8", "gray16be" */
+    int components;        /* colour components, alpha included (pal8: 1) */
+    int bit_depth;         /* bits of the first component */
+    int has_alpha;         /* the pixel format carries alpha (pal8 does, through its palette) */
+    int is_gray;           /* luma only, with or without alpha */
+    int is_palette;        /* palette indices (pal8) */
+    int is_yuv;            /* luma + chroma */
+} cm_frame_format;
+
+/* Describes the held frame (returns 0) or, after a frame was refused for its size, that frame (returns 1). */
+int cm_image_frame_format(const cm_video *video, cm_frame_format *out);
+
+enum {
+    CM_PIX_GRAY8 = 0, CM_PIX_YA8 = 1, CM_PIX_RGB24 = 2, CM_PIX_RGBA = 3,
+    CM_PIX_GRAY16 = 4, CM_PIX_YA16 = 5, CM_PIX_RGB48 = 6, CM_PIX_RGBA64 = 7  /* 16-bit: native byte order */
+};
+
+/* Converts the held frame at its own size to packed pixels of `target` (CM_PIX_*), rows without
+ * padding; `dst` holds `capacity` bytes. */
+int cm_image_convert(cm_video *video, int target, void *dst, size_t capacity, char *message, size_t message_size);
+
+/* FFmpeg's guess of the format from the first 16 KiB of content alone (the file name ignored):
+ * the probe score (0: nothing recognised), and the demuxer name in `name`. */
+int cm_probe_content(const char *path, char *name, size_t name_size);
 
 /* Number of packets the decoder rejected as invalid so far. */
 int64_t cm_video_decode_errors(const cm_video *video);
