@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "S4NDTests", dependencies: ["S4ND", "SSMCore", "TestSupport"]),
         .testTarget(name: "SashimiTests", dependencies: ["Sashimi", "SSMCore", "TestSupport"]),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "MediaIO", "S4ND", "SSMCore", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "MediaIO"]),
     ],
     swiftLanguageModes: [.v5]
 )

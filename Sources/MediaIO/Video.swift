@@ -161,6 +161,12 @@ public enum VideoFile {
         var info = reader.info
         if info.frames <= 0 {
             info.frames = try reader.countPackets(limit: Int.max / 2)
+            // Without a stored count, the container's duration says how many frames there should be.
+            let expected = info.duration * info.fps
+            if info.fps > 0, info.duration > 0, expected.isFinite, Double(info.frames) + 2 < 0.9 * expected {
+                throw MediaError(file: path, reason: .truncated(
+                    "holds \(info.frames) frames; the container declares \(info.duration) s at \(info.fps) fps (\(Int(expected.rounded())) frames)"))
+            }
         } else if validate {
             let packets = try reader.countPackets(limit: Int.max / 2)
             if packets < info.frames {

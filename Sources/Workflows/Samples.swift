@@ -29,10 +29,11 @@ public enum SampleKind: String, Sendable, CaseIterable {
 
 /// Reading one sample (an image or a clip) the way the classifiers take it.
 public enum Samples {
-    /// Reads the image `file` in `mode` (gray or RGB) and resizes it to `height × width` when given.
+    /// Reads the image `file` (any still-image format MediaIO reads: PNG, JPEG, WebP, BMP, TIFF,
+    /// GIF's first frame, …) in `mode` (gray or RGB) and resizes it to `height × width` when given.
     public static func image(_ file: String, mode: Image.ColorMode, height: Int? = nil, width: Int? = nil,
                              limits: MediaLimits = .default) throws -> Image {
-        let image = try PNGFile.read(file, mode: mode, limits: limits)
+        let image = try ImageFile.read(file, mode: mode, limits: limits)
         guard let height, let width, height != image.height || width != image.width else { return image }
         return image.resized(height: height, width: width)
     }

@@ -104,9 +104,27 @@ final class BatchCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.err)
         let single = work.appendingPathComponent("single")
         _ = try SSMTool.run(["batch", root.path, "--out", single.path, "--continue", "0.01"])
-        XCTAssertEqual(try String(contentsOf: merged.appendingPathComponent("results.jsonl"), encoding: .utf8),
-                       try String(contentsOf: single.appendingPathComponent("results.jsonl"), encoding: .utf8))
-        XCTAssertEqual(try Data(contentsOf: merged.appendingPathComponent(continuation)), try Data(contentsOf: single.appendingPathComponent(continuation)))
+        let mergedLines = try String(contentsOf: merged.appendingPathComponent("results.jsonl"), encoding: .utf8).split(separator: "\n")
+        let singleLines = try String(contentsOf: single.appendingPathComponent("results.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(mergedLines.count, 10)
+        XCTAssertEqual(singleLines.count, 10)
+        // Identical but for the last bits of the audio scores, whose parallel sums are not ordered.
+        for (m, s) in zip(try SSMTool.objects(mergedLines.joined(separator: "\n")), try SSMTool.objects(singleLines.joined(separator: "\n"))) {
+            XCTAssertEqual(Set(m.keys), Set(s.keys))
+            for (k, v) in m {
+                if let x = v as? Double, let y = s[k] as? Double, !(v is Int) {
+                    XCTAssertEqual(x, y, accuracy: 1e-6 * max(1, abs(y)), "\(m["file"]!) \(k)")
+                } else if v is [Any] || v is [String: Any] {
+                    let a = try JSONSerialization.data(withJSONObject: v, options: .sortedKeys)
+                    let b = try JSONSerialization.data(withJSONObject: s[k]!, options: .sortedKeys)
+                    XCTAssertEqual(String(decoding: a, as: UTF8.self), String(decoding: b, as: UTF8.self), "\(m["file"]!) \(k)")
+                } else {
+                    XCTAssertEqual("\(v)", "\(s[k]!)", "\(m["file"]!) \(k)")
+                }
+            }
+        }
+        XCTAssertEqual(try Data(contentsOf: merged.appendingPathComponent(continuation)), try Data(contentsOf: single.appendingPathComponent(continuation)),
+                       "the continuation's seed comes from the file's path")
         // Kubernetes: the index needs the shard count.
         r = try SSMTool.run(["batch", root.path, "--out", work.appendingPathComponent("k8s").path], environment: ["JOB_COMPLETION_INDEX": "1"])
         XCTAssertNotEqual(r.status, 0)
@@ -120,14 +138,14 @@ final class BatchCommandTests: XCTestCase {
         let corpus = work.appendingPathComponent("corpus")
         try FileManager.default.createDirectory(at: corpus, withIntermediateDirectories: true)
         let images = try FileManager.default.contentsOfDirectory(atPath: "samples/images").filter { $0.hasSuffix(".png") }.sorted()
-        for k in 0..<6 { for name in images {
+        for k in 0..<4 { for name in images {
             try FileManager.default.copyItem(atPath: "samples/images/" + name, toPath: corpus.appendingPathComponent("\(k)-\(name)").path)
         } }
-        let total = 6 * images.count
+        let total = 4 * images.count
         let killed = work.appendingPathComponent("killed"), whole = work.appendingPathComponent("whole")
         let p = Process()
         p.executableURL = ssm
-        p.arguments = ["batch", corpus.path, "--out", killed.path, "--size", "56"]
+        p.arguments = ["batch", corpus.path, "--out", killed.path]
         p.currentDirectoryURL = TestSupport.repositoryRoot
         p.standardError = FileHandle.nullDevice; p.standardOutput = FileHandle.nullDevice
         try p.run()
@@ -142,9 +160,9 @@ final class BatchCommandTests: XCTestCase {
         p.waitUntilExit()
         let before = ((try? Data(contentsOf: results)) ?? Data()).filter { $0 == UInt8(ascii: "\n") }.count
         XCTAssertLessThan(before, total, "the run was stopped before the end")
-        var r = try SSMTool.run(["batch", corpus.path, "--out", killed.path, "--size", "56"])
+        var r = try SSMTool.run(["batch", corpus.path, "--out", killed.path])
         XCTAssertEqual(r.status, 0, r.err)
-        r = try SSMTool.run(["batch", corpus.path, "--out", whole.path, "--size", "56"])
+        r = try SSMTool.run(["batch", corpus.path, "--out", whole.path])
         XCTAssertEqual(r.status, 0, r.err)
         let a = try String(contentsOf: results, encoding: .utf8), b = try String(contentsOf: whole.appendingPathComponent("results.jsonl"), encoding: .utf8)
         XCTAssertEqual(a.split(separator: "\n").count, total)

@@ -420,7 +420,8 @@ final class BatchRunner {
             let writer = try WAVStreamWriter(path: temporary.path, sampleRate: m.config.sampleRate)
             try writer.write(result.classes.map { q.decode($0) })
             try writer.finish()
-            _ = try FileManager.default.replaceItemAt(target, withItemAt: temporary)
+            // rename(2) replaces the target in one step.
+            guard rename(temporary.path, target.path) == 0 else { throw CommandError(String(cString: strerror(errno))) }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw CommandError("\(target.path): cannot write the continuation: \(error.localizedDescription)")
@@ -436,7 +437,9 @@ final class BatchRunner {
         // whose content says otherwise loads its model when its turn comes.
         let chunk = 8
         let queue = DispatchQueue(label: "ssm.batch.decode")
-        var nextInputs: [Result<Input, Error>]? = nil
+        // The decoding queue fills the slot; the group's wait orders that write before the read.
+        final class Slot: @unchecked Sendable { var inputs: [Result<Input, Error>] = [] }
+        var slot = Slot()
         var pending: DispatchGroup? = nil
         func startDecoding(_ range: Range<Int>) throws {
             let (i, v, a) = (try needed(.image, in: files[range]) ? image() : nil,
@@ -444,18 +447,20 @@ final class BatchRunner {
                              try needed(.audio, in: files[range]) ? audio() : nil)
             let group = DispatchGroup()
             let slice = Array(files[range])
+            let target = Slot()
             group.enter()
             queue.async {
-                nextInputs = slice.map { self.decode($0, image: i, video: v, audio: a) }
+                target.inputs = slice.map { self.decode($0, image: i, video: v, audio: a) }
                 group.leave()
             }
             pending = group
+            slot = target
         }
         try startDecoding(0..<min(chunk, files.count))
         var start = 0
         while start < files.count {
             pending!.wait()
-            let inputs = nextInputs!
+            let inputs = slot.inputs
             let end = min(start + chunk, files.count)
             if end < files.count { try startDecoding(end..<min(end + chunk, files.count)) }
             for (k, input) in inputs.enumerated() {
