@@ -56,4 +56,16 @@ ff -f lavfi -i testsrc2=size=160x120:rate=25 -t 2 -c:v libx264 -preset medium -c
 ff -f lavfi -i mandelbrot=size=128x96:rate=15 -t 2 -c:v mpeg4 -q:v 5 "$out/video/mandelbrot-mpeg4.avi"
 ff -f lavfi -i "gradients=size=96x72:rate=10:speed=0.05" -t 1 -c:v ffv1 "$out/video/gradients-ffv1.mkv"
 
+# --- two moving-items test clips (the default video model's data): a test item moving left
+# (H.264) and one moving up (VP9), as scripts/make-moving-digits.sh renders them with seed 1.
+ssm="$(dirname "$0")/../.build/release/ssm"
+if [[ -x $ssm ]]; then
+  "$ssm" dataset render-motion "$data/t10k-images-idx3-ubyte.gz" --out "$tmp/motion" --clips 8 --frames 32 --size 64 --seed 1 >/dev/null
+  raw=(-f rawvideo -pix_fmt gray -s 64x64 -r 16)
+  ff "${raw[@]}" -i "$tmp/motion/left/00001.gray" -c:v libx264 -preset veryfast -crf 12 -pix_fmt yuv420p -threads 1 "$out/video/moving-left-h264.mp4"
+  ff "${raw[@]}" -i "$tmp/motion/up/00007.gray" -c:v libvpx-vp9 -crf 20 -b:v 0 -deadline realtime -cpu-used 8 -pix_fmt yuv420p -threads 1 "$out/video/moving-up-vp9.webm"
+else
+  echo "make-samples: $ssm missing (run scripts/setup.sh); the moving-items clips are not made" >&2
+fi
+
 du -sh "$out"

@@ -488,7 +488,7 @@ final class ClassifierCommandTests: XCTestCase {
         let cases: [([String], String)] = [
             (["classify", "--top-k", "0", "x.png"], "--top-k must be at least 1"),
             (["classify", "--format", "xml", "x.png"], "'xml' is invalid"),
-            (["classify"], "at least one PNG file"),
+            (["classify"], "at least one image, video or audio file"),
             (["classify", "--size", "0", "x.png"], "--size"),
             (["evaluate", "--data", "/nonexistent-ssm-data", "--format", "yaml"], "'yaml' is invalid"),
             (["evaluate", "--data", "/nonexistent-ssm-data"], "/nonexistent-ssm-data: no such folder"),

@@ -128,9 +128,9 @@ final class InfoCommandTests: XCTestCase {
     func testVersionAndHelpExamples() throws {
         let v = try SSMTool.run(["--version"])
         XCTAssertEqual(v.status, 0)
-        XCTAssertTrue(v.out.hasPrefix("0.4.0"), v.out)
-        for command in ["info", "inspect", "train-classifier", "train-sashimi", "generate", "classify", "evaluate"] {
-            let h = try SSMTool.run([command, "--help"])
+        XCTAssertTrue(v.out.hasPrefix("0.5.0"), v.out)
+        for command in ["info", "inspect", "train-classifier", "train-sashimi", "generate", "classify", "evaluate", "batch", "dataset render-motion", "dataset extract-frames"] {
+            let h = try SSMTool.run(command.split(separator: " ").map(String.init) + ["--help"])
             XCTAssertEqual(h.status, 0, command)
             XCTAssertTrue(h.out.contains("Examples:"), "\(command) --help has no examples")
         }
