@@ -13,6 +13,7 @@ let suites: [String: () throws -> Void] = [
     "s4nd-train": s4ndTrainSuite,
     "s4nd-infer": s4ndInferSuite,
     "sashimi": sashimiSuite,
+    "video": videoSuite,
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

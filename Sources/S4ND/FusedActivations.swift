@@ -67,3 +67,30 @@ public func gluChannels(_ x: Variable) -> Variable {
         return [Tensor(shape: xv.shape, data: dx)]
     }
 }
+
+/// Inference-only fusion of ``linearChannels(_:_:_:)`` `H → 2H` and ``gluChannels(_:)`` on `x`
+/// `(1, H, N)`: the `2H` pre-activations exist only for `columns` positions at a time, so a large
+/// input never holds the doubled tensor. Same values as the two ops; no gradient (use the two ops
+/// when recording).
+public func linearGLUChannelsInference(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, columns: Int = 2048) -> Tensor {
+    precondition(x.rank == 3 && x.shape[0] == 1 && weight.rank == 2 && weight.shape[1] == x.shape[1] && weight.shape[0] % 2 == 0,
+                 "linearGLUChannelsInference: x \(x.shape), weight \(weight.shape)")
+    let cin = x.shape[1], n = x.shape[2], cout = weight.shape[0], H = cout / 2
+    var out = Tensor.uninitialized(H * n)
+    let pieces = (n + columns - 1) / columns
+    x.data.withUnsafeBufferPointer { xp in weight.data.withUnsafeBufferPointer { wp in out.withUnsafeMutableBufferPointer { op in
+        let (xb, wb, ob) = (xp.baseAddress!, wp.baseAddress!, op.baseAddress!)
+        Parallel.forEach(pieces) { p in
+            let j0 = p * columns, q = min(columns, n - j0)
+            var scratch = [Float](repeating: 0, count: cout * q)
+            scratch.withUnsafeMutableBufferPointer { sp in
+                let sb = sp.baseAddress!
+                if let bias { for o in 0..<cout { (sb + o * q).update(repeating: bias.data[o], count: q) } }
+                // (2H, H) × (H, q) columns j0… of x (row stride n) → (2H, q)
+                BLAS.sgemm(m: cout, n: q, k: cin, a: wb, lda: cin, b: xb + j0, ldb: n, beta: bias == nil ? 0 : 1, c: sb, ldc: q)
+                for h in 0..<H { ssm_glu_forward(sb + h * q, sb + (H + h) * q, ob + h * n + j0, q) }
+            }
+        }
+    } } }
+    return Tensor(shape: [1, H, n], data: out)
+}

@@ -92,6 +92,11 @@ public final class S4ND: Layer {
         }
         y = skipGELU(y, u, D)                                                               // gelu(y + D·u)
         let flat = y.reshaped([1, H, -1])                                                   // (1, H, N)
+        if !Autograd.isRecording {
+            // Inference: the doubled (1, 2H, N) pre-activations never exist whole.
+            let z = linearGLUChannelsInference(flat.value, outputLinear.weight.value, outputLinear.bias?.value)
+            return Variable(z.reshaped(u.shape))
+        }
         let z = gluChannels(linearChannels(flat, outputLinear.weight, outputLinear.bias))   // (1, H, N)
         return z.reshaped(u.shape)
     }

@@ -46,3 +46,18 @@ final class FusedActivationTests: XCTestCase {
         } }
     }
 }
+
+final class FusedLinearGLUTests: XCTestCase {
+    /// The inference fusion equals linearChannels then gluChannels, with a last partial column block.
+    func testMatchesTheTwoOps() {
+        var rng = SeededRNG(seed: 4)
+        let (H, n) = (6, 1000)
+        let x = TestSupport.randomTensor([1, H, n], rng: &rng)
+        let w = TestSupport.randomTensor([2 * H, H], scale: 0.5, rng: &rng), b = TestSupport.randomTensor([2 * H], rng: &rng)
+        let expected = gluChannels(linearChannels(Variable(x), Variable(w), Variable(b))).value
+        for columns in [7, 256, 4096] {
+            assertClose(linearGLUChannelsInference(x, w, b, columns: columns), expected, atol: 1e-5)
+        }
+        assertClose(linearGLUChannelsInference(x, w, nil, columns: 100), gluChannels(linearChannels(Variable(x), Variable(w))).value, atol: 1e-5)
+    }
+}
