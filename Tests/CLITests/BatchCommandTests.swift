@@ -88,6 +88,14 @@ final class BatchCommandTests: XCTestCase {
         XCTAssertEqual(a.count, 10)
         XCTAssertEqual(a.filter { ($0["file"] as! String) == bad[3] }.count, 1)
 
+        // An output folder inside the corpus is not part of it.
+        let inside = root.appendingPathComponent("media/out")
+        r = try SSMTool.run(["batch", root.path, "--out", inside.path])
+        XCTAssertTrue(r.err.contains("10 file(s) in shard 0 of 1"), r.err)
+        r = try SSMTool.run(["batch", root.path, "--out", inside.path])
+        XCTAssertTrue(r.err.contains("10 file(s) in shard 0 of 1; 10 already done"), r.err)
+        try FileManager.default.removeItem(at: inside)
+
         // Three shards partition the list and merge to the single-process result.
         var shardFiles: [[String]] = []
         for i in 0..<3 {

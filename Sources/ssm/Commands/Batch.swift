@@ -140,6 +140,9 @@ struct Batch: ParsableCommand {
                 all.append(p)
             }
         }
+        // The output folder is never input (a rerun would find its own results and WAVs).
+        let outPrefix = outURL.standardizedFileURL.resolvingSymlinksInPath().path + "/"
+        all = all.filter { !URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path.hasPrefix(outPrefix) }
         let files = BatchFiles.shard(Array(Set(all)).sorted(), index: index, count: count)
         let results = outURL.appendingPathComponent("results.jsonl")
         let mine = Set(files), everywhere = Set(all)
