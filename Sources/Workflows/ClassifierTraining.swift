@@ -23,6 +23,40 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var maxShift: Int = 2
     public var seed: UInt64 = 0
     public init() {}
+
+    /// Written in snake_case, like the model configuration.
+    enum CodingKeys: String, CodingKey {
+        case epochs, batchSize = "batch_size", learningRate = "learning_rate", ssmLearningRate = "ssm_learning_rate"
+        case weightDecay = "weight_decay", warmupFraction = "warmup_fraction", clipNorm = "clip_norm"
+        case augment, flip, maxShift = "max_shift", seed
+    }
+
+    /// The camelCase keys of checkpoints written before the options went snake_case.
+    enum LegacyKeys: String, CodingKey {
+        case batchSize, learningRate, ssmLearningRate, weightDecay, warmupFraction, clipNorm, maxShift
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let old = try decoder.container(keyedBy: LegacyKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ legacy: LegacyKeys?, _ fallback: T) throws -> T {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { return v }
+            if let legacy, let v = try old.decodeIfPresent(T.self, forKey: legacy) { return v }
+            return fallback
+        }
+        let d = TrainingOptions()
+        epochs = try value(.epochs, nil, d.epochs)
+        batchSize = try value(.batchSize, .batchSize, d.batchSize)
+        learningRate = try value(.learningRate, .learningRate, d.learningRate)
+        ssmLearningRate = try value(.ssmLearningRate, .ssmLearningRate, d.ssmLearningRate)
+        weightDecay = try value(.weightDecay, .weightDecay, d.weightDecay)
+        warmupFraction = try value(.warmupFraction, .warmupFraction, d.warmupFraction)
+        clipNorm = try value(.clipNorm, .clipNorm, d.clipNorm)
+        augment = try value(.augment, nil, d.augment)
+        flip = try value(.flip, nil, d.flip)
+        maxShift = try value(.maxShift, .maxShift, d.maxShift)
+        seed = try value(.seed, nil, d.seed)
+    }
 }
 
 /// One progress report (per step).
@@ -48,6 +82,37 @@ public struct EpochMetrics: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case epoch, trainLoss = "train_loss", trainAccuracy = "train_accuracy", validationLoss = "val_loss"
         case validationAccuracy = "val_accuracy", imagesPerSecond = "images_per_s", seconds
+    }
+
+    /// JSON has no NaN: a non-finite figure is written as null.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        func put(_ v: Float?, _ k: CodingKeys) throws {
+            if let v, v.isFinite { try c.encode(v, forKey: k) } else { try c.encodeNil(forKey: k) }
+        }
+        try c.encode(epoch, forKey: .epoch)
+        try put(trainLoss, .trainLoss); try put(trainAccuracy, .trainAccuracy)
+        try put(validationLoss, .validationLoss); try put(validationAccuracy, .validationAccuracy)
+        try c.encode(imagesPerSecond.isFinite ? imagesPerSecond : 0, forKey: .imagesPerSecond)
+        try c.encode(seconds, forKey: .seconds)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epoch = try c.decode(Int.self, forKey: .epoch)
+        trainLoss = try c.decodeIfPresent(Float.self, forKey: .trainLoss) ?? .nan
+        trainAccuracy = try c.decodeIfPresent(Float.self, forKey: .trainAccuracy) ?? .nan
+        validationLoss = try c.decodeIfPresent(Float.self, forKey: .validationLoss)
+        validationAccuracy = try c.decodeIfPresent(Float.self, forKey: .validationAccuracy)
+        imagesPerSecond = try c.decode(Double.self, forKey: .imagesPerSecond)
+        seconds = try c.decode(Double.self, forKey: .seconds)
+    }
+
+    public init(epoch: Int, trainLoss: Float, trainAccuracy: Float, validationLoss: Float?, validationAccuracy: Float?,
+                imagesPerSecond: Double, seconds: Double) {
+        self.epoch = epoch; self.trainLoss = trainLoss; self.trainAccuracy = trainAccuracy
+        self.validationLoss = validationLoss; self.validationAccuracy = validationAccuracy
+        self.imagesPerSecond = imagesPerSecond; self.seconds = seconds
     }
 }
 
@@ -125,6 +190,10 @@ public final class ClassifierTrainer {
                 if options.augment { augment(&x) }
                 let logits = withUnsafeMutablePointer(to: &rng) { r in model(x, training: true, rng: r) }
                 let (loss, probs) = try softmaxCrossEntropy(logits: logits, labels: labels)
+                // A non-finite loss would poison the weights: stop before the update.
+                guard loss.value.scalar.isFinite else {
+                    throw TrainingDiverged(epoch: epoch + 1, step: s + 1, completedEpochs: epoch)
+                }
                 loss.backward()
                 if options.clipNorm > 0 { _ = clipGradientNorm(model.parameters, maxNorm: options.clipNorm) }
                 optimizer.step(learningRateMultiplier: schedule.multiplier(at: step + 1))
@@ -201,5 +270,16 @@ public struct TrainingInterrupted: Error, CustomStringConvertible {
     public var epoch: Int, step: Int, completedEpochs: Int
     public var description: String {
         "interrupted at epoch \(epoch), step \(step) — the checkpoint holds \(completedEpochs) finished epoch(s); continue with --resume"
+    }
+}
+
+/// The loss became NaN or infinite during `epoch` at `step`; the weights were not updated with it
+/// and the last checkpoint (after `completedEpochs` epochs) is kept.
+public struct TrainingDiverged: Error, CustomStringConvertible {
+    public var epoch: Int, step: Int, completedEpochs: Int
+    public var description: String {
+        "diverged at epoch \(epoch), step \(step) (the loss is not finite); " +
+            (completedEpochs > 0 ? "last good checkpoint kept (\(completedEpochs) finished epoch(s))" : "no checkpoint was written (no epoch had finished)") +
+            "; try a lower --lr or --ssm-lr"
     }
 }

@@ -570,6 +570,26 @@ final class ClassifierCommandTests: XCTestCase {
         XCTAssertEqual(metrics?["status"] as? String, "interrupted")
     }
 
+    /// A learning rate far too large: the run stops at the first non-finite loss with the advice,
+    /// exits 1, keeps no model, and metrics.json says diverged (valid JSON, no NaN).
+    func testDivergenceStopsWithAMessage() throws {
+        let f = try trainedRun()
+        let run = f.root.appendingPathComponent("run-diverged")
+        let r = try SSMTool.run(["train-classifier", "--data", f.data, "--out", run.path, "--size", "16", "--d-model", "8", "--layers", "1",
+                                 "--d-state", "8", "--epochs", "3", "--batch-size", "8", "--val-fraction", "0", "--lr", "1e30", "--ssm-lr", "1e30"])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("diverged at epoch 1") && r.err.contains("no checkpoint was written") && r.err.contains("try a lower --lr"), r.err)
+        XCTAssertFalse(r.err.contains("EncodingError") || r.err.contains("nan"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("model.safetensors").path))
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("metrics.json"))) as? [String: Any]
+        XCTAssertEqual(metrics?["status"] as? String, "diverged")
+        XCTAssertTrue((metrics?["message"] as? String)?.contains("diverged at epoch") ?? false)
+        // Options use the configuration's snake_case keys.
+        let options = try XCTUnwrap(metrics?["options"] as? [String: Any])
+        XCTAssertEqual(options["batch_size"] as? Int, 8)
+        XCTAssertNil(options["batchSize"])
+    }
+
     func testEmptyClassFolderIsRefused() throws {
         let f = try trainedRun()
         let data = f.root.appendingPathComponent("data-with-empty")

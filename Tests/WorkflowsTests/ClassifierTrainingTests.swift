@@ -295,4 +295,19 @@ final class ClassifierBlockTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("weight 'layers.0.layer.D' holds NaN or infinite values"), "\(error)")
         }
     }
+
+    /// Options are written in snake_case; checkpoints with the earlier camelCase keys still load.
+    func testTrainingOptionsKeysAndLegacyKeys() throws {
+        var o = TrainingOptions(); o.batchSize = 7; o.learningRate = 0.5; o.flip = false
+        let json = String(decoding: try JSONEncoder().encode(o), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"batch_size\":7") && json.contains("\"learning_rate\":0.5") && !json.contains("batchSize"), json)
+        XCTAssertEqual(try JSONDecoder().decode(TrainingOptions.self, from: Data(json.utf8)), o)
+        let legacy = #"{"epochs":3,"batchSize":16,"learningRate":0.02,"ssmLearningRate":0.003,"weightDecay":0.1,"warmupFraction":0.05,"clipNorm":1,"augment":true,"flip":true,"maxShift":1,"seed":9}"#
+        let l = try JSONDecoder().decode(TrainingOptions.self, from: Data(legacy.utf8))
+        XCTAssertEqual([l.epochs, l.batchSize, l.maxShift], [3, 16, 1]); XCTAssertEqual(l.learningRate, 0.02); XCTAssertEqual(l.seed, 9)
+        // Non-finite epoch figures are written as null, not an encoding failure.
+        let m = EpochMetrics(epoch: 1, trainLoss: .nan, trainAccuracy: 0.5, validationLoss: .infinity, validationAccuracy: nil, imagesPerSecond: 3, seconds: 1)
+        let text = String(decoding: try JSONEncoder().encode(m), as: UTF8.self)
+        XCTAssertTrue(text.contains("\"train_loss\":null") && text.contains("\"val_loss\":null"), text)
+    }
 }

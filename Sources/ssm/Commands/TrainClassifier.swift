@@ -149,8 +149,10 @@ struct TrainClassifier: ParsableCommand {
 
     /// What metrics.json holds.
     struct RunMetrics: Encodable {
-        /// `running` (written after every epoch), `finished`, or `interrupted`.
+        /// `running` (written after every epoch), `finished`, `interrupted` or `diverged`.
         var status: String = "finished"
+        /// Why the run stopped, when it did not finish.
+        var message: String? = nil
         var config: ImageClassifierConfig
         var options: TrainingOptions
         var trainImages: Int
@@ -158,7 +160,7 @@ struct TrainClassifier: ParsableCommand {
         var history: [EpochMetrics]
         var seconds: Double
         enum CodingKeys: String, CodingKey {
-            case status, config, options, trainImages = "train_images", validationImages = "val_images", history, seconds
+            case status, message, config, options, trainImages = "train_images", validationImages = "val_images", history, seconds
         }
     }
 
@@ -380,6 +382,12 @@ struct TrainClassifier: ParsableCommand {
             bar.finish()
             try? AtomicFile.write(JSONEncoder.pretty.encode(metrics("interrupted")), to: metricsURL)
             throw CommandError("\(stop)")
+        } catch let diverged as TrainingDiverged {
+            bar.finish()
+            var m = metrics("diverged")
+            m.message = diverged.description
+            try? AtomicFile.write(JSONEncoder.pretty.encode(m), to: metricsURL)
+            throw CommandError("\(diverged)")
         }
         bar.finish()
 
