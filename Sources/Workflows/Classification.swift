@@ -13,6 +13,7 @@ public struct ImageSize: Equatable, Hashable, Sendable, CustomStringConvertible 
     public static let maxSide = 2048
 
     /// Parses `28` or `28x32` (`x` or `×`, height first); sides must be in `1...maxSide`.
+    /// (Models are run on at most ``Classification/maxPixels``; commands check that.)
     public init?(parsing text: String) {
         let parts = text.lowercased().split(omittingEmptySubsequences: false, whereSeparator: { $0 == "x" || $0 == "×" }).map(String.init)
         guard parts.count == 1 || parts.count == 2,
@@ -55,9 +56,19 @@ public struct ClassificationError: Error, CustomStringConvertible, Sendable {
 
 /// Classifying image files of any size with an ``ImageClassifier``.
 public enum Classification {
-    /// Smallest and largest pixel counts the model is run on without `--size`.
+    /// Smallest side and largest pixel count an image model is run on — the same limit for an
+    /// image at its own size and for `--size`. Inference memory grows with the pixels (the shipped
+    /// H = 64 model: about 2 KB per pixel, 519 MB at 512×512), so larger images are refused up
+    /// front rather than run out of memory.
     public static let minSide = 2
-    public static let maxPixels = 1024 * 1024
+    public static let maxPixels = 512 * 512
+
+    /// Why an image of `height × width` cannot be run as it is (nil when it can).
+    public static func sizeProblem(height: Int, width: Int) -> String? {
+        guard height < minSide || width < minSide || height * width > maxPixels else { return nil }
+        return "the model runs on \(minSide)x\(minSide) up to \(maxPixels) pixels (512x512; inference memory grows with the pixel count, " +
+            "about 2 KB per pixel for the shipped model)"
+    }
 
     /// Class names of `model`, `"0"`, `"1"`, … when the configuration has none.
     public static func labels(of model: ImageClassifier) -> [String] {
@@ -96,11 +107,9 @@ public enum Classification {
     /// Reads `file` in the model's channel layout (gray or RGB), resized to `size` if given.
     public static func load(_ file: String, channels: Int, size: ImageSize?, limits: MediaLimits = .default) throws -> Image {
         let image = try Samples.image(file, mode: channels == 1 ? .gray : .rgb, height: size?.height, width: size?.width, limits: limits)
-        if size == nil {
-            guard image.height >= minSide, image.width >= minSide, image.height * image.width <= maxPixels else {
-                throw ClassificationError(file: file, reason: "image is \(image.height)x\(image.width); the model runs on " +
-                                          "\(minSide)x\(minSide) up to \(maxPixels) pixels (use --size to resize)")
-            }
+        if size == nil, let problem = sizeProblem(height: image.height, width: image.width) {
+            throw ClassificationError(file: file, reason: "image is \(image.height)x\(image.width) (\(image.height * image.width) pixels); " +
+                                      problem + "; use --size to resize, e.g. --size 512")
         }
         return image
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MediaIO
 import SSMCore
 import TestSupport
 import XCTest
@@ -588,6 +589,30 @@ final class ClassifierCommandTests: XCTestCase {
         let options = try XCTUnwrap(metrics?["options"] as? [String: Any])
         XCTAssertEqual(options["batch_size"] as? Int, 8)
         XCTAssertNil(options["batchSize"])
+    }
+
+    /// One pixel limit for images at their own size and for --size, explained; sizes that do not parse say what a size is.
+    func testSizeLimitsAreOneAndExplained() throws {
+        let dir = TestSupport.temporaryDirectory("size-limits")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = dir.appendingPathComponent("big.png").path
+        try PNGFile.write(Image(channels: 1, height: 600, width: 500, pixels: [Float](repeating: 0.5, count: 300_000)), to: big)
+        var r = try SSMTool.run(["classify", big])
+        XCTAssertEqual(r.status, 1)
+        let line = try XCTUnwrap(try SSMTool.objects(r.out).first)
+        XCTAssertEqual(line["error"] as? String, "image is 600x500 (300000 pixels); the model runs on 2x2 up to 262144 pixels (512x512; " +
+                       "inference memory grows with the pixel count, about 2 KB per pixel for the shipped model); use --size to resize, e.g. --size 512")
+        r = try SSMTool.run(["classify", big, "--size", "512"])
+        XCTAssertEqual(r.status, 0, r.err)
+        for (args, message) in [(["classify", big, "--size", "600x500"], "--size 600x500 is 300000 pixels: the model runs on 2x2 up to 262144 pixels"),
+                                (["evaluate", "--data", dir.path, "--size", "1024"], "--size 1024 is 1048576 pixels"),
+                                (["classify", big, "--size", "10x"], "--size '10x' is not a size: give N (square) or HxW (height first), each side 1…2048"),
+                                (["classify", big, "--size", "100000"], "each side 1…2048"),
+                                (["classify", big, "--size", "1"], "the model runs on 2x2 up to")] {
+            r = try SSMTool.run(args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.err.contains(message), "\(args): \(r.err)")
+        }
     }
 
     func testEmptyClassFolderIsRefused() throws {

@@ -76,7 +76,7 @@ struct Batch: ParsableCommand {
     @Option(help: "Frames per video clip (default: the video model's training frames).")
     var frames: Int?
 
-    @Option(help: "Resize every image and video frame to N or HxW first (default: own size).")
+    @Option(help: "Resize every image and video frame to N or HxW first (default: own size).", transform: ImageSize.argument)
     var size: ImageSize?
 
     @Option(name: .customLong("shard-index"), help: "This process's shard, 0-based (default: from Slurm or Kubernetes variables, else 0).")
@@ -96,9 +96,7 @@ struct Batch: ParsableCommand {
         if topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
         if let c = continueSeconds, !(c > 0 && c <= 600) { throw ValidationError("--continue must be in (0, 600] seconds (got \(c))") }
         if let frames, !(1...4096).contains(frames) { throw ValidationError("--frames must be in 1…4096 (got \(frames))") }
-        if let s = size, s.height < Classification.minSide || s.width < Classification.minSide {
-            throw ValidationError("--size must be at least \(Classification.minSide)x\(Classification.minSide) (got \(s))")
-        }
+        try size?.checkModelInput()
         if let n = numShards, n < 1 { throw ValidationError("--num-shards must be at least 1 (got \(n))") }
     }
 

@@ -55,7 +55,7 @@ struct Classify: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Classes listed per file, most probable first (at most the model's class count).")
     var topK: Int = 3
 
-    @Option(help: "Resize every image to N or HxW first (default: classify at the image's own size).")
+    @Option(help: "Resize every image to N or HxW first (default: classify at the image's own size).", transform: ImageSize.argument)
     var size: ImageSize?
 
     @Option(help: "json (one line per file) or csv.")
@@ -74,9 +74,7 @@ struct Classify: ParsableCommand {
         if paths.isEmpty { throw ValidationError("give at least one image, video or audio file, or a folder") }
         if let frames, !(1...4096).contains(frames) { throw ValidationError("--frames must be in 1…4096 (got \(frames))") }
         if topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
-        if let size, size.height < Classification.minSide || size.width < Classification.minSide {
-            throw ValidationError("--size must be at least \(Classification.minSide)x\(Classification.minSide) (got \(size))")
-        }
+        try size?.checkModelInput()
     }
 
     /// The files to classify, in order: each file as named; each folder walked recursively for

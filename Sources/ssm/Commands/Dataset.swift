@@ -262,7 +262,7 @@ struct ExtractFrames: ParsableCommand {
     @Option(help: "Frames per video, evenly spaced (default 4).")
     var frames: Int = 4
 
-    @Option(help: "Scale frames to N or HxW (default: the video's size).")
+    @Option(help: "Scale frames to N or HxW (default: the video's size).", transform: ImageSize.argument)
     var size: ImageSize?
 
     @Flag(help: "RGB frames instead of gray.")

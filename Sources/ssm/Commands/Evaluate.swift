@@ -44,7 +44,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Model file (default: the shipped model or $SSM_MODEL).")
     var model: String?
 
-    @Option(parsing: .upToNextOption, help: "Input sizes, each N or HxW (default: the model's training size).")
+    @Option(parsing: .upToNextOption, help: "Input sizes, each N or HxW (default: the model's training size).", transform: ImageSize.argument)
     var size: [ImageSize] = []
 
     @Option(parsing: .upToNextOption, help: "Frames per clip for a video model, each at least 1 (default: the model's training frames).")
@@ -58,7 +58,7 @@ struct Evaluate: ParsableCommand {
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-        if let s = size.first(where: { $0.height < 2 || $0.width < 2 }) { throw ValidationError("--size must be at least 2x2 (got \(s))") }
+        for s in size { try s.checkModelInput() }
         if let t = frames.first(where: { !(1...4096).contains($0) }) { throw ValidationError("--frames must be in 1…4096 (got \(t))") }
     }
 

@@ -96,7 +96,7 @@ struct TrainClassifier: ParsableCommand {
     @Option(name: .customLong("d-model"), help: "Channels H (default 64).") var dModel: Int?
     @Option(help: "S4ND blocks (default 4).") var layers: Int?
     @Option(name: .customLong("d-state"), help: "State size N per axis, even (default 64).") var dState: Int?
-    @Option(help: "Training size N or HxW (default 28; videos: the frame size, default 32).") var size: ImageSize?
+    @Option(help: "Training size N or HxW (default 28; videos: the frame size, default 32).", transform: ImageSize.argument) var size: ImageSize?
     @Flag(help: "Train on videos (default: when the class folders hold video files).") var video = false
     @Option(help: "Frames per clip for videos (default 16).") var frames: Int?
     @Option(help: "Random horizontal flips, true or false (default: true for images, false for videos).") var flip: Bool?
@@ -130,6 +130,7 @@ struct TrainClassifier: ParsableCommand {
         for (v, name) in [(dtMin, "--dt-min"), (dtMax, "--dt-max")] { if let v, !(v > 0 && v.isFinite) { throw ValidationError("\(name) must be positive (got \(v))") } }
         if let a = dtMin, let b = dtMax, a > b { throw ValidationError("--dt-min \(a) is larger than --dt-max \(b)") }
         if let size, size.height < 4 || size.width < 4 { throw ValidationError("--size must be at least 4x4 (got \(size))") }
+        try size?.checkModelInput()
         if !resume { _ = try freshConfig(classNames: []) }
     }
 

@@ -8,6 +8,21 @@ import Workflows
 extension ImageSize: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
     public static var defaultCompletionKind: CompletionKind { .default }
+
+    /// `--size` as given, or an error saying what a size looks like and its range.
+    static func argument(_ text: String) throws -> ImageSize {
+        guard let size = ImageSize(parsing: text) else {
+            throw ValidationError("--size '\(text)' is not a size: give N (square) or HxW (height first), each side 1…\(ImageSize.maxSide), e.g. --size 28 or --size 32x48")
+        }
+        return size
+    }
+
+    /// Refuses sizes an image model is not run on (the same limit as for images at their own size).
+    func checkModelInput() throws {
+        if let problem = Classification.sizeProblem(height: height, width: width) {
+            throw ValidationError("--size \(self) is \(height * width) pixels: \(problem)")
+        }
+    }
 }
 
 /// A failure a command reports as one clear line on standard error (exit status 1).
