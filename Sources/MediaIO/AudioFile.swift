@@ -150,7 +150,7 @@ final class SoundFile {
     init(path: String) throws {
         _ = try FileAccess.checkReadable(path)
         var sfinfo = SF_INFO()
-        guard let handle = sf_open(path, Int32(SFM_READ), &sfinfo) else {
+        guard let handle = SystemPath.withCString(path, { sf_open($0, Int32(SFM_READ), &sfinfo) }) else {
             let reason = String(cString: sf_strerror(nil))
             let lowered = reason.lowercased()
             if lowered.contains("format") || lowered.contains("recognised") || lowered.contains("recognized") {

@@ -3,16 +3,21 @@ import Foundation
 /// File-system helpers shared by the readers and writers.
 enum FileAccess {
     /// Throws `.missing` or `.empty` (or `.io` for a directory) before any decoder sees the path.
+    /// Names that are not UTF-8 are opened by their bytes (``SystemPath``).
     static func checkReadable(_ path: String) throws -> Int {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw MediaError(file: path, reason: .missing)
+        guard let st = SystemPath.status(path) else { throw MediaError(file: path, reason: .missing) }
+        if st.isDirectory { throw MediaError(file: path, reason: .io("is a directory")) }
+        if st.size == 0 { throw MediaError(file: path, reason: .empty) }
+        return st.size
+    }
+
+    /// A read-only handle on `path` by its bytes.
+    static func open(_ path: String) throws -> FileHandle {
+        let fd = SystemPath.withCString(path) { Foundation.open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else {
+            throw MediaError(file: path, reason: .io("cannot open for reading: \(String(cString: strerror(errno)))"))
         }
-        if isDirectory.boolValue { throw MediaError(file: path, reason: .io("is a directory")) }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
-        if size == 0 { throw MediaError(file: path, reason: .empty) }
-        return size
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     /// The whole file, after the checks above and a size limit.
@@ -21,8 +26,9 @@ enum FileAccess {
         if size > maxBytes {
             throw MediaError(file: path, reason: .tooLarge("\(size) bytes exceeds the limit of \(maxBytes)"))
         }
+        let handle = try open(path)
         do {
-            return try Data(contentsOf: URL(fileURLWithPath: path))
+            return try handle.readToEnd() ?? Data()
         } catch {
             throw MediaError(file: path, reason: .io("cannot read: \(error.localizedDescription)"))
         }
@@ -30,20 +36,14 @@ enum FileAccess {
 
     /// Up to `count` leading bytes.
     static func head(_ path: String, count: Int) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw MediaError(file: path, reason: .io("cannot open for reading"))
-        }
-        defer { try? handle.close() }
+        let handle = try open(path)
         let data: Data? = (try? handle.read(upToCount: count)) ?? nil
         return [UInt8](data ?? Data())
     }
 
     /// Up to `count` trailing bytes.
     static func tail(_ path: String, count: Int) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw MediaError(file: path, reason: .io("cannot open for reading"))
-        }
-        defer { try? handle.close() }
+        let handle = try open(path)
         guard let end = try? handle.seekToEnd() else { return [] }
         try? handle.seek(toOffset: end > UInt64(count) ? end - UInt64(count) : 0)
         let data: Data? = (try? handle.readToEnd()) ?? nil

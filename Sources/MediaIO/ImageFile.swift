@@ -117,7 +117,7 @@ final class StillImage {
         var raw: OpaquePointer? = nil
         var info = cm_video_info()
         var message = [CChar](repeating: 0, count: 512)
-        let status = cm_image_open(path, Int64(max(1, limits.maxImagePixels)), &raw, &info, &message, message.count)
+        let status = SystemPath.withCString(path) { cm_image_open($0, Int64(max(1, limits.maxImagePixels)), &raw, &info, &message, message.count) }
         guard status == 0, let raw else {
             let text = String(cString: message)
             switch status {

@@ -86,7 +86,7 @@ public final class VideoReader {
         var raw: OpaquePointer? = nil
         var cinfo = cm_video_info()
         var message = [CChar](repeating: 0, count: 512)
-        let status = cm_video_open(path, Int32(threads), &raw, &cinfo, &message, message.count)
+        let status = SystemPath.withCString(path) { cm_video_open($0, Int32(threads), &raw, &cinfo, &message, message.count) }
         guard status == 0, let raw else {
             throw mediaError(file: path, status: status, message: message,
                              unsupported: "not a video format FFmpeg recognises (\(String(cString: message)))")

@@ -1,4 +1,5 @@
 import Foundation
+import MediaIO
 
 /// Walking folders for data sets: every real file once (symbolic links resolved, so a link loop
 /// or two links to one file cannot repeat it), hidden entries (names starting with `.`) skipped
@@ -13,21 +14,23 @@ public enum FolderWalker {
     /// Files under `root` accepted by `accept` (given the file name); folders are entered when
     /// `recursive`.
     public static func list(_ root: String, recursive: Bool, accept: (String) -> Bool) -> Listing {
-        let fm = FileManager.default
+        // Folders and files are told apart by device and inode (links followed), so a link loop
+        // or two links to one file cannot repeat it; names are read as bytes (``SystemPath``), so
+        // names that are not UTF-8 are listed too.
         var seenDirs = Set<String>(), seenFiles = Set<String>()
         var out: [String] = [], hidden = 0
         var stack = [root]
         while let dir = stack.popLast() {
-            guard seenDirs.insert(URL(fileURLWithPath: dir).resolvingSymlinksInPath().path).inserted else { continue }
-            guard let names = try? fm.contentsOfDirectory(atPath: dir) else { continue }
+            guard let st = SystemPath.status(dir), st.isDirectory, seenDirs.insert(st.identity).inserted else { continue }
+            guard let names = SystemPath.contents(dir) else { continue }
+            let base = dir.hasSuffix("/") ? String(dir.dropLast()) : dir
             for name in names.sorted() {
                 if name.hasPrefix(".") { hidden += 1; continue }
-                let path = dir + "/" + name
-                var isDir: ObjCBool = false
-                guard fm.fileExists(atPath: path, isDirectory: &isDir) else { continue }
-                if isDir.boolValue {
+                let path = base + "/" + name
+                guard let entry = SystemPath.status(path) else { continue }
+                if entry.isDirectory {
                     if recursive { stack.append(path) }
-                } else if accept(name), seenFiles.insert(URL(fileURLWithPath: path).resolvingSymlinksInPath().path).inserted {
+                } else if accept(name), seenFiles.insert(entry.identity).inserted {
                     out.append(path)
                 }
             }

@@ -615,6 +615,22 @@ final class ClassifierCommandTests: XCTestCase {
         }
     }
 
+    /// A file whose name is not UTF-8 is found in a folder, classified, and reported with the bytes escaped.
+    func testNonUTF8NamesAreReadAndReportedEscaped() throws {
+        let dir = TestSupport.temporaryDirectory("raw-name-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let name = SystemPath.string(bytes: Array("coat-".utf8) + [0xff] + Array(".png".utf8))
+        let png = try Data(contentsOf: URL(fileURLWithPath: "samples/images/fmnist-6-coat.png"))
+        let fd = SystemPath.withCString(dir.path + "/" + name) { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+        _ = png.withUnsafeBytes { write(fd, $0.baseAddress, png.count) }
+        close(fd)
+        let r = try SSMTool.run(["classify", dir.path])
+        XCTAssertEqual(r.status, 0, r.err)
+        let line = try XCTUnwrap(try SSMTool.objects(r.out).first)
+        XCTAssertEqual(line["file"] as? String, dir.path + "/coat-\\xff.png")
+        XCTAssertEqual(line["label"] as? String, "coat")
+    }
+
     func testEmptyClassFolderIsRefused() throws {
         let f = try trainedRun()
         let data = f.root.appendingPathComponent("data-with-empty")

@@ -130,8 +130,7 @@ struct Batch: ParsableCommand {
         var hidden = 0
         var all: [String] = []
         for p in paths {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue {
+            if SystemPath.status(p)?.isDirectory == true {
                 let l = FolderWalker.list(p, recursive: true) { _ in true }
                 all += l.files; hidden += l.hidden
             } else {
@@ -223,15 +222,13 @@ enum BatchFiles {
 
     /// (bytes, modification time in UTC to the microsecond) of `file` now, or nil when it cannot be read.
     static func key(_ file: String) -> Key? {
-        guard let a = try? FileManager.default.attributesOfItem(atPath: file),
-              let size = a[.size] as? Int, let date = a[.modificationDate] as? Date else { return nil }
-        let micro = Int64((date.timeIntervalSince1970 * 1e6).rounded())
-        var t = time_t(micro / 1_000_000)
+        guard let st = SystemPath.status(file), !st.isDirectory else { return nil }
+        var t = time_t(st.modified.seconds)
         var parts = tm()
         gmtime_r(&t, &parts)
         let text = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                          Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(micro % 1_000_000))
-        return Key(bytes: size, mtime: text)
+                          Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), st.modified.nanoseconds / 1000)
+        return Key(bytes: st.size, mtime: text)
     }
 
     /// The (bytes, mtime) a results line recorded.
@@ -258,9 +255,10 @@ enum BatchResults {
             if raw.isEmpty { continue }
             // The last line without a newline was cut off mid-write.
             let complete = i < lines.count - 1
-            guard complete, let object = try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any], object["file"] is String else {
+            guard complete, var object = try? JSONSerialization.jsonObject(with: Data(raw)) as? [String: Any], let file = object["file"] as? String else {
                 dropped = true; continue
             }
+            object["file"] = SystemPath.fromDisplay(file)   // names that are not UTF-8 are stored escaped
             if keep(object) { kept.append((object, String(decoding: raw, as: UTF8.self))) } else { dropped = true }
         }
         if dropped {

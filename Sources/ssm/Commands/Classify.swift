@@ -84,8 +84,7 @@ struct Classify: ParsableCommand {
         var files: [String] = [], empty: Set<String> = []
         let known = SampleKind.image.extensions.union(SampleKind.video.extensions).union(AudioDataset.extensions)
         for p in paths {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue else { files.append(p); continue }
+            guard SystemPath.status(p)?.isDirectory == true else { files.append(p); continue }
             let found = FolderWalker.list(p, recursive: true) { known.contains(($0 as NSString).pathExtension.lowercased()) }.files
             if found.isEmpty { empty.insert(p); files.append(p) } else { files += found }
         }

@@ -28,7 +28,8 @@ extension ImageSize: ExpressibleByArgument {
 /// A failure a command reports as one clear line on standard error (exit status 1).
 struct CommandError: Error, CustomStringConvertible, LocalizedError {
     var description: String
-    init(_ message: String) { description = message }
+    /// File-name bytes that are not UTF-8 appear as \xHH.
+    init(_ message: String) { description = SystemPath.display(message) }
     var errorDescription: String? { description }
 }
 
@@ -37,7 +38,7 @@ enum Stderr {
     static let isTerminal = isatty(2) == 1
 
     static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        FileHandle.standardError.write(Data(SystemPath.display(text).utf8))
     }
 
     static func line(_ text: String) { write(text + "\n") }

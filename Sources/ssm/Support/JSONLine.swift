@@ -1,4 +1,5 @@
 import Foundation
+import MediaIO
 
 /// A JSON value for ``JSONLine``.
 enum JSONValue {
@@ -48,7 +49,8 @@ struct JSONLine {
     /// A JSON string literal.
     static func quote(_ s: String) -> String {
         var out = "\""
-        for scalar in s.unicodeScalars {
+        // File-name bytes that are not UTF-8 appear as \xHH.
+        for scalar in SystemPath.display(s).unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
