@@ -81,23 +81,9 @@ struct ImportIDX: ParsableCommand {
 
     func run() throws {
         let fm = FileManager.default
-        let outURL = URL(fileURLWithPath: out).standardizedFileURL
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: outURL.path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw CommandError("\(out): exists and is not a folder") }
-            guard ((try? fm.contentsOfDirectory(atPath: outURL.path)) ?? []).isEmpty else {
-                throw CommandError("\(out): folder exists and is not empty; choose a new --out")
-            }
-        }
         for f in [images, labels] where !fm.fileExists(atPath: f) { throw CommandError("\(f): no such file") }
-        let parent = outURL.deletingLastPathComponent()
-        do { try fm.createDirectory(at: parent, withIntermediateDirectories: true) } catch {
-            throw CommandError("\(parent.path): cannot create folder: \(error.localizedDescription)")
-        }
-        // Written beside the target, renamed into place at the end.
-        let staging = parent.appendingPathComponent(".\(outURL.lastPathComponent).partial-\(getpid())")
-        try? fm.removeItem(at: staging)
-        defer { try? fm.removeItem(at: staging) }
+        let folder = try StagedFolder(out)
+        let outURL = folder.target, staging = folder.staging
         let bar = ProgressLine(interval: 10)
         let summary: IDXImport.Summary
         do {
@@ -109,10 +95,7 @@ struct ImportIDX: ParsableCommand {
             bar.finish()
             throw CommandError("\(error)")
         }
-        if fm.fileExists(atPath: outURL.path) { try? fm.removeItem(at: outURL) }
-        do { try fm.moveItem(at: staging, to: outURL) } catch {
-            throw CommandError("\(out): cannot move the imported folder into place: \(error.localizedDescription)")
-        }
+        try folder.commit()
         let names = parsedNames ?? summary.perClass.keys.sorted { (Int($0) ?? 0, $0) < (Int($1) ?? 0, $1) }
         // Image size, from one written file.
         let sample = names.lazy.compactMap { name -> ImageInfo? in
@@ -188,10 +171,6 @@ struct RenderMotion: ParsableCommand {
 
     func run() throws {
         let fm = FileManager.default
-        let outURL = URL(fileURLWithPath: out)
-        if fm.fileExists(atPath: out), !((try? fm.contentsOfDirectory(atPath: out)) ?? [""]).isEmpty {
-            throw CommandError("\(out): exists and is not an empty folder; choose a new --out")
-        }
         let idx: IDXArray
         do { idx = try IDXArray.read(URL(fileURLWithPath: images)) } catch { throw CommandError("\(error)") }
         guard idx.shape.count == 3, idx.shape[1] == idx.shape[2], idx.shape[0] > 0 else {
@@ -199,9 +178,8 @@ struct RenderMotion: ParsableCommand {
         }
         let (n, side) = (idx.shape[0], idx.shape[1])
         guard size >= side else { throw CommandError("--size \(size) is smaller than the items' side \(side)") }
-        let staging = URL(fileURLWithPath: out + ".partial-\(getpid())")
-        try? fm.removeItem(at: staging)
-        defer { try? fm.removeItem(at: staging) }
+        let folder = try StagedFolder(out)
+        let staging = folder.staging
         var rng = SeededRNG(seed: seed ^ 0x6d6f_7469)
         var manifest = "file\tclass\titem\tspeed\tstart_y\tstart_x\n"
         let bar = ProgressLine(interval: 10)
@@ -220,12 +198,10 @@ struct RenderMotion: ParsableCommand {
                 bar.update("render-motion: \(k + 1)/\(clips) clips", final: k + 1 == clips)
             }
             try Data(manifest.utf8).write(to: staging.appendingPathComponent("manifest.tsv"))
-            if fm.fileExists(atPath: out) { try fm.removeItem(at: outURL) }
-            try fm.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try fm.moveItem(at: staging, to: outURL)
         } catch {
             throw CommandError("\(out): cannot write the clips: \(error.localizedDescription)")
         }
+        try folder.commit()
         var line = JSONLine()
         line.add("out", out)
         line.add("clips", clips)
@@ -274,15 +250,10 @@ struct ExtractFrames: ParsableCommand {
 
     func run() throws {
         let fm = FileManager.default
-        if fm.fileExists(atPath: out), !((try? fm.contentsOfDirectory(atPath: out)) ?? [""]).isEmpty {
-            throw CommandError("\(out): exists and is not an empty folder; choose a new --out")
-        }
         let (files, classNames): ([(String, Int)], [String])
         do { (files, classNames) = try ImageFolder.list(data, kind: .video) } catch { throw CommandError("\(error)") }
-        let outURL = URL(fileURLWithPath: out)
-        let staging = URL(fileURLWithPath: out + ".partial-\(getpid())")
-        try? fm.removeItem(at: staging)
-        defer { try? fm.removeItem(at: staging) }
+        let folder = try StagedFolder(out)
+        let staging = folder.staging
         do {
             for c in classNames { try fm.createDirectory(at: staging.appendingPathComponent(c), withIntermediateDirectories: true) }
         } catch { throw CommandError("\(out): cannot create folders: \(error.localizedDescription)") }
@@ -320,11 +291,7 @@ struct ExtractFrames: ParsableCommand {
             for e in bad.prefix(5) { Stderr.line("  \(e)") }
         }
         guard bad.count < files.count else { throw CommandError("\(data): no video could be read; nothing written") }
-        do {
-            if fm.fileExists(atPath: out) { try fm.removeItem(at: outURL) }
-            try fm.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try fm.moveItem(at: staging, to: outURL)
-        } catch { throw CommandError("\(out): cannot move the frames into place: \(error.localizedDescription)") }
+        try folder.commit()
         var line = JSONLine()
         line.add("out", out)
         line.add("videos", files.count - bad.count)

@@ -133,3 +133,46 @@ enum DataFingerprint {
         return String(format: "%016llx", h)
     }
 }
+
+/// An output folder that appears only when it is complete: ``fill(_:)`` writes into a hidden
+/// staging folder beside the target, ``commit()`` renames it into place; until then (and on any
+/// failure, when the value goes away) nothing is at the target.
+final class StagedFolder {
+    let target: URL
+    let staging: URL
+    private var committed = false
+
+    /// Refuses a target that exists and is not an empty folder.
+    init(_ out: String) throws {
+        let fm = FileManager.default
+        target = URL(fileURLWithPath: out).standardizedFileURL
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: target.path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw CommandError("\(out): exists and is not a folder") }
+            guard ((try? fm.contentsOfDirectory(atPath: target.path)) ?? []).isEmpty else {
+                throw CommandError("\(out): folder exists and is not empty; choose a new --out")
+            }
+        }
+        let parent = target.deletingLastPathComponent()
+        do { try fm.createDirectory(at: parent, withIntermediateDirectories: true) } catch {
+            throw CommandError("\(parent.path): cannot create folder: \(error.localizedDescription)")
+        }
+        staging = parent.appendingPathComponent(".\(target.lastPathComponent).partial-\(getpid())")
+        try? fm.removeItem(at: staging)
+        do { try fm.createDirectory(at: staging, withIntermediateDirectories: true) } catch {
+            throw CommandError("\(staging.path): cannot create folder: \(error.localizedDescription)")
+        }
+    }
+
+    deinit { if !committed { try? FileManager.default.removeItem(at: staging) } }
+
+    /// Moves the finished folder into place (replacing an empty folder there).
+    func commit() throws {
+        let fm = FileManager.default
+        do {
+            if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
+            try fm.moveItem(at: staging, to: target)
+            committed = true
+        } catch { throw CommandError("\(target.path): cannot move the finished folder into place: \(error.localizedDescription)") }
+    }
+}
