@@ -125,6 +125,28 @@ final class InfoCommandTests: XCTestCase {
         }
     }
 
+    /// Damage inside the video stream is found by --decode (the demuxer alone sees nothing wrong);
+    /// a JPEG is an image, not a one-frame video.
+    func testDecodeFindsDamagedVideo() throws {
+        let dir = TestSupport.temporaryDirectory("info-decode")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: "samples/video/testsrc-h264.mp4"))
+        for i in 8000..<12000 { bytes[i] = 0 }   // a run of zeros inside the H.264 stream
+        let damaged = dir.appendingPathComponent("damaged.mp4").path
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        var r = try SSMTool.run(["info", damaged])
+        XCTAssertEqual(r.status, 0, "headers and packets are intact: \(r.out)")
+        r = try SSMTool.run(["info", "--decode", damaged])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(try SSMTool.objects(r.out)[0]["error"] as? String, "corrupt: the decoder rejected 11 packet(s)", r.out)
+        r = try SSMTool.run(["info", "--decode", "samples/video/moving-up-vp9.webm", "samples/images/fmnist-0-ankle-boot.jpg"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let lines = try SSMTool.objects(r.out)
+        XCTAssertEqual(lines[0]["decoded_frames"] as? Int, 32)
+        XCTAssertEqual(lines[1]["kind"] as? String, "image")
+        XCTAssertEqual(lines[1]["codec"] as? String, "mjpeg")
+    }
+
     func testVersionAndHelpExamples() throws {
         let v = try SSMTool.run(["--version"])
         XCTAssertEqual(v.status, 0)

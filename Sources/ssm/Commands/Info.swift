@@ -9,16 +9,22 @@ struct Info: ParsableCommand {
             Keys where they apply: file, kind (image|audio|video), codec, width, height, channels, \
             frames (video frames or audio sample frames), sample_rate, fps, duration_s. A file that \
             cannot be read gets {"file", "error"}; the exit status is 1 if any file failed. Images and \
-            audio are decoded in full to find damage past the header.
+            audio are decoded in full to find damage past the header; videos are demuxed to the end \
+            (packets counted against the stored frame count), and with --decode decoded frame by frame \
+            to the end too (adds "decoded_frames"; a packet the decoder rejects is "corrupt").
 
             Examples:
               ssm info samples/video/testsrc-h264.mp4
               ssm info samples/audio/*.wav
-              ssm info photo.png clip.mkv speech.flac | grep error
+              ssm info photo.jpg clip.mkv speech.flac | grep error
+              ssm info --decode suspicious.mp4
             """)
 
-    @Argument(help: "Image (PNG), audio or video files.")
+    @Argument(help: "Image (any still format), audio or video files.")
     var files: [String]
+
+    @Flag(help: "Decode videos to the end to find damage (slower).")
+    var decode = false
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one file") }
@@ -53,6 +59,13 @@ struct Info: ParsableCommand {
                     line.add("frames", info.frames)
                     line.add("fps", info.fps)
                     line.add("duration_s", info.duration)
+                    if decode {
+                        // Every frame through the decoder; only a 2x2 gray copy of each is kept.
+                        var limits = MediaLimits.default
+                        limits.maxVideoFrames = Int(Int32.max)
+                        let clip = try VideoFile.read(file, options: VideoDecodeOptions(width: 2, height: 2, gray: true), limits: limits)
+                        line.add("decoded_frames", clip.frames)
+                    }
                 }
             } catch let error as MediaError {
                 failed += 1
