@@ -157,7 +157,7 @@ public enum VideoFile {
     /// With `validate`, always demuxes to the end and throws `.truncated` when fewer packets than
     /// the stored frame count are present (no decoding).
     public static func info(_ path: String, limits: MediaLimits = .default, validate: Bool = false) throws -> VideoInfo {
-        let reader = try VideoReader(path: path, limits: limits)
+        let reader = try VideoReader(path: path, threads: 1, limits: limits)   // no decoding here: no decoder threads
         var info = reader.info
         if info.frames <= 0 {
             info.frames = try reader.countPackets(limit: Int.max / 2)

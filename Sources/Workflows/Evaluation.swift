@@ -14,15 +14,22 @@ public struct EvaluationResult: Codable, Sendable {
 }
 
 public enum Evaluation {
+    /// Largest number of grid positions in one evaluation batch.
+    public static let maxBatchPositions = 64 * 32 * 32
+
     /// Evaluates `model` on `data` as given (no resizing) in batches.
     public static func evaluate(_ model: ImageClassifier, on data: ImageDataset, batchSize: Int = 128,
                                 progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
         let K = model.config.classes
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: K), count: K)
         var lossSum = 0.0, correct = 0
+        // Batches of at most about 64 × 32 × 32 positions, so that activations stay below glibc's
+        // mmap threshold (32 MB at H = 128) and are reused rather than faulted in afresh.
+        let positions = data.itemSize.reduce(1, *)
+        let perBatch = max(1, min(batchSize, Self.maxBatchPositions / max(positions, 1)))
         var i = 0
         while i < data.count {
-            let idx = Array(i..<min(data.count, i + batchSize))
+            let idx = Array(i..<min(data.count, i + perBatch))
             let (x, labels) = data.batch(idx[...])
             let (loss, probs) = try Autograd.withoutGradients {
                 try softmaxCrossEntropy(logits: model(x), labels: labels)
