@@ -100,8 +100,18 @@ static int cm_open(const char *path, int threads, int image, int64_t max_pixels,
     video->max_pixels = max_pixels > 0 ? max_pixels : 0;
     int error = avformat_open_input(&video->format, path, NULL, NULL);
     if (error < 0) {
-        cm_message(message, message_size, "cannot open container", error);
         cm_video_close(video);
+        /* A file whose content a demuxer recognises with some confidence, but which then fails
+         * to open, is a damaged file of that format, not an unknown one. */
+        char recognised[64] = {0};
+        if (error == AVERROR_INVALIDDATA && !image &&
+            cm_probe_content(path, recognised, sizeof recognised) > AVPROBE_SCORE_MAX / 4) {
+            char text[AV_ERROR_MAX_STRING_SIZE] = {0};
+            av_strerror(error, text, sizeof text);
+            snprintf(message, message_size, "damaged %s data: cannot open the container: %s", recognised, text);
+            return CM_ERR_CORRUPT;
+        }
+        cm_message(message, message_size, "cannot open container", error);
         return error == AVERROR_INVALIDDATA ? CM_ERR_SIGNATURE : cm_status_for(error);
     }
     if (!image) {

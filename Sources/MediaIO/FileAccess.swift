@@ -86,7 +86,9 @@ func mediaError(file: String, status: Int32, message: [CChar], unsupported: Stri
     case 2: return MediaError(file: file, reason: .corrupt(detail))
     case 3: return MediaError(file: file, reason: .truncated(detail))
     case 4: return MediaError(file: file, reason: .tooLarge(detail))
-    case 5: return MediaError(file: file, reason: .tooLarge("out of memory: \(detail)"))
+    // Sizes are checked against the limits before anything large is allocated, so a decoder or
+    // demuxer running out of memory means a damaged size field (e.g. an MP4 box), not a big file.
+    case 5: return MediaError(file: file, reason: .corrupt("a size field asks for an impossible allocation (\(detail))"))
     case 6: return MediaError(file: file, reason: .invalidArgument(detail))
     case 7: return MediaError(file: file, reason: .unsupported(detail))
     case 8: return MediaError(file: file, reason: .io(detail))

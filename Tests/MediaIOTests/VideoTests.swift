@@ -186,4 +186,23 @@ final class VideoTests: XCTestCase {
         XCTAssertNoThrow(try reader.convert(width: 16, height: 16, gray: false, into: &enough))
         XCTAssertGreaterThan(enough.max()!, 0)
     }
+
+    /// Damaged MP4 boxes: a file FFmpeg recognises by content but cannot open is "corrupt" (not
+    /// "unsupported"), and an entry count that makes the demuxer run out of memory is "corrupt" too.
+    func testDamagedContainerIsCorruptNotUnsupported() throws {
+        let dir = TestSupport.temporaryDirectory("mp4-boxes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let original = try Data(contentsOf: URL(fileURLWithPath: "samples/video/testsrc-h264.mp4"))
+        for (box, skip) in [("stsz", 8), ("stsc", 4), ("stco", 4)] {
+            var d = original
+            let at = try XCTUnwrap(d.range(of: Data(box.utf8))).lowerBound + 4 + 4 + (skip - 4)
+            d.replaceSubrange(at..<(at + 4), with: [0x3f, 0xff, 0xff, 0xff])
+            let path = dir.appendingPathComponent("\(box).mp4").path
+            try d.write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try MediaProbe.probe(path), box) { e in
+                guard let m = e as? MediaError, case .corrupt = m.reason else { return XCTFail("\(box): \(e)") }
+                XCTAssertTrue("\(m)".contains(path), "\(m)")
+            }
+        }
+    }
 }
