@@ -20,11 +20,15 @@ public enum AudioFile {
 
     /// Header information of the audio file at `path`.
     public static func info(_ path: String, limits: MediaLimits = .default) throws -> AudioInfo {
-        try SoundFile(path: path).info
+        try StandardErrorGate.silenced { try SoundFile(path: path).info }
     }
 
     /// Decodes the whole file into a planar Float32 buffer.
     public static func read(_ path: String, limits: MediaLimits = .default) throws -> AudioBuffer {
+        try StandardErrorGate.silenced { try decode(path, limits: limits) }
+    }
+
+    static func decode(_ path: String, limits: MediaLimits) throws -> AudioBuffer {
         let file = try SoundFile(path: path)
         let info = file.info
         if info.sampleRate <= 0 || info.sampleRate > 10_000_000 {

@@ -147,6 +147,28 @@ final class InfoCommandTests: XCTestCase {
         XCTAssertEqual(lines[1]["codec"] as? String, "mjpeg")
     }
 
+    /// libmpg123's notes about a damaged MP3 do not reach standard error; the file gets a typed error.
+    func testDecoderLogLinesDoNotLeak() throws {
+        guard let ffmpeg = ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].first(where: FileManager.default.isExecutableFile) else {
+            throw XCTSkip("ffmpeg not installed")
+        }
+        let dir = TestSupport.temporaryDirectory("mp3-quiet")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mp3 = dir.appendingPathComponent("speech.mp3")
+        let e = try TestSupport.runProcess(URL(fileURLWithPath: ffmpeg), ["-v", "error", "-i", "samples/audio/speech-digits-16k.wav", mp3.path],
+                                           in: TestSupport.repositoryRoot)
+        guard e.status == 0 else { throw XCTSkip("ffmpeg has no MP3 encoder: \(e.err)") }
+        var bytes = try Data(contentsOf: mp3)
+        var g = SyntheticIDX.Generator(state: 3)
+        for _ in 0..<200 { bytes[200 + g.int(bytes.count - 200)] = UInt8(g.int(256)) }
+        let damaged = dir.appendingPathComponent("damaged.mp3")
+        try bytes.write(to: damaged)
+        let r = try SSMTool.run(["info", damaged.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertNotNil(try SSMTool.objects(r.out).first?["error"])
+        XCTAssertFalse(r.err.contains("Note:") || r.err.contains("libmpg123") || r.err.contains("resync"), r.err)
+    }
+
     func testVersionAndHelpExamples() throws {
         let v = try SSMTool.run(["--version"])
         XCTAssertEqual(v.status, 0)

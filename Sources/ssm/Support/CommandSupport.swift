@@ -38,7 +38,7 @@ enum Stderr {
     static let isTerminal = isatty(2) == 1
 
     static func write(_ text: String) {
-        FileHandle.standardError.write(Data(SystemPath.display(text).utf8))
+        StandardErrorGate.write(Data(SystemPath.display(text).utf8))
     }
 
     static func line(_ text: String) { write(text + "\n") }
