@@ -1,6 +1,7 @@
 /* libpng reading and writing with setjmp kept inside C. */
 #include "cmedia_shim.h"
 #include <png.h>
+#include <zlib.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,24 @@ int cm_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, int hea
         }
         cm_set_message(message, message_size, "not a PNG file (bad signature)");
         return CM_ERR_SIGNATURE;
+    }
+    /* The IHDR's size, read before libpng does: a valid but huge image is "too large", not
+     * libpng's "Invalid IHDR data" for sides past its per-side limit. */
+    if (size >= 33 && memcmp(data + 12, "IHDR", 4) == 0 &&
+        crc32(crc32(0L, Z_NULL, 0), data + 12, 17) ==
+            ((uLong)data[29] << 24 | (uLong)data[30] << 16 | (uLong)data[31] << 8 | (uLong)data[32])) {
+        /* (only an intact header: a damaged one is libpng's to call corrupt) */
+        uint32_t w = (uint32_t)data[16] << 24 | (uint32_t)data[17] << 16 | (uint32_t)data[18] << 8 | data[19];
+        uint32_t h = (uint32_t)data[20] << 24 | (uint32_t)data[21] << 16 | (uint32_t)data[22] << 8 | data[23];
+        const uint32_t side = 1u << 20, png_max = 0x7fffffffu;
+        if (w > 0 && h > 0 && w <= png_max && h <= png_max && (w > side || h > side || (uint64_t)w * h > max_pixels)) {
+            if (w > side || h > side)
+                snprintf(message, message_size, "%ux%u exceeds the limit of %u pixels per side", (unsigned)w, (unsigned)h, (unsigned)side);
+            else
+                snprintf(message, message_size, "%ux%u = %llu pixels exceeds the limit of %llu", (unsigned)w, (unsigned)h,
+                         (unsigned long long)w * h, (unsigned long long)max_pixels);
+            return CM_ERR_TOO_LARGE;
+        }
     }
     cm_png_reader reader = {data, size, 0, 0, message, message_size};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, cm_png_error, cm_png_warning);

@@ -199,4 +199,37 @@ extension ReferencePNGEncoder {
         out.appendChunk("IEND", Data())
         return out
     }
+
+    /// A valid PNG of 1 × 40,000,000 pixels is "too large" (the per-side limit), read from its
+    /// header before libpng's own "Invalid IHDR data".
+    func testHugeSideIsTooLargeNotInvalid() throws {
+        func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+            let t = Array(type.utf8)
+            let n = UInt32(body.count), crc = UInt32(truncatingIfNeeded: zlibCRC(t + body))
+            return [UInt8(n >> 24), UInt8(n >> 16 & 255), UInt8(n >> 8 & 255), UInt8(n & 255)] + t + body
+                + [UInt8(crc >> 24), UInt8(crc >> 16 & 255), UInt8(crc >> 8 & 255), UInt8(crc & 255)]
+        }
+        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+        let png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", be(1) + be(40_000_000) + [8, 0, 0, 0, 0])
+            + chunk("IDAT", [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]) + chunk("IEND", [])
+        let dir = TestSupport.temporaryDirectory("tall-png")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("tall.png").path
+        try Data(png).write(to: URL(fileURLWithPath: path))
+        for read in [{ _ = try PNGFile.read(path) }, { _ = try PNGFile.info(path) }, { _ = try MediaProbe.probe(path) }] {
+            XCTAssertThrowsError(try read()) { e in
+                XCTAssertEqual("\(e)", "\(path): too_large: 1x40000000 exceeds the limit of 1048576 pixels per side")
+            }
+        }
+    }
+
+    /// CRC-32 (PNG's, the zlib polynomial).
+    private func zlibCRC(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xffff_ffff
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 == 1 ? 0xedb8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        return c ^ 0xffff_ffff
+    }
 }
