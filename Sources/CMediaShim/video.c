@@ -396,3 +396,38 @@ int cm_probe_content(const char *path, char *name, size_t name_size) {
 }
 
 int64_t cm_video_decode_errors(const cm_video *video) { return video->decode_errors; }
+
+int cm_streams(const char *path, cm_stream_info *streams, int capacity, int *count, char *message, size_t message_size) {
+    *count = 0;
+    av_log_set_level(AV_LOG_QUIET);
+    AVFormatContext *format = NULL;
+    int error = avformat_open_input(&format, path, NULL, NULL);
+    if (error < 0) {
+        cm_message(message, message_size, "cannot open container", error);
+        return cm_status_for(error);
+    }
+    error = avformat_find_stream_info(format, NULL);
+    if (error < 0) {
+        cm_message(message, message_size, "cannot read stream information", error);
+        avformat_close_input(&format);
+        return cm_status_for(error);
+    }
+    *count = (int)format->nb_streams;
+    for (unsigned i = 0; i < format->nb_streams && (int)i < capacity; i++) {
+        const AVStream *st = format->streams[i];
+        const AVCodecParameters *par = st->codecpar;
+        cm_stream_info *out = &streams[i];
+        memset(out, 0, sizeof *out);
+        out->index = (int)i;
+        out->type = par->codec_type == AVMEDIA_TYPE_VIDEO ? 0 : par->codec_type == AVMEDIA_TYPE_AUDIO ? 1
+                  : par->codec_type == AVMEDIA_TYPE_SUBTITLE ? 2 : 3;
+        snprintf(out->codec, sizeof out->codec, "%s", avcodec_get_name(par->codec_id));
+        out->width = par->width;
+        out->height = par->height;
+        out->sample_rate = par->sample_rate;
+        out->channels = par->ch_layout.nb_channels;
+        if (st->duration != AV_NOPTS_VALUE && st->duration > 0) out->duration_s = st->duration * av_q2d(st->time_base);
+    }
+    avformat_close_input(&format);
+    return CM_OK;
+}

@@ -1,3 +1,4 @@
+import CMediaShim
 /// The kind of a media file.
 public enum MediaKind: String, Sendable {
     case image, audio, video
@@ -66,6 +67,39 @@ public enum MediaProbe {
             }
             if case .unsupported = error.reason, let audioError { throw audioError }
             throw error
+        }
+    }
+}
+
+/// One stream of a container (``MediaProbe/streams(_:)``).
+public struct StreamInfo: Equatable, Sendable {
+    public enum Kind: String, Sendable { case video, audio, subtitle, other }
+    public var index: Int
+    public var kind: Kind
+    /// FFmpeg codec name: `h264`, `aac`, `vp9`, `opus`, …
+    public var codec: String
+    /// Video streams.
+    public var width: Int, height: Int
+    /// Audio streams.
+    public var sampleRate: Int, channels: Int
+    /// Seconds (0 if unknown).
+    public var duration: Double
+}
+
+extension MediaProbe {
+    /// Every stream of the container at `path` (video, audio, subtitles, …), as its header says.
+    public static func streams(_ path: String) throws -> [StreamInfo] {
+        _ = try FileAccess.checkReadable(path)
+        var buffer = [cm_stream_info](repeating: cm_stream_info(), count: 64)
+        var count: Int32 = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let status = SystemPath.withCString(path) { cm_streams($0, &buffer, Int32(buffer.count), &count, &message, message.count) }
+        if status != 0 { throw mediaError(file: path, status: status, message: message) }
+        let kinds: [StreamInfo.Kind] = [.video, .audio, .subtitle, .other]
+        return buffer.prefix(min(Int(count), buffer.count)).map { s in
+            let codec = withUnsafeBytes(of: s.codec) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            return StreamInfo(index: Int(s.index), kind: kinds[Int(min(max(s.type, 0), 3))], codec: codec, width: Int(s.width),
+                              height: Int(s.height), sampleRate: Int(s.sample_rate), channels: Int(s.channels), duration: s.duration_s)
         }
     }
 }

@@ -169,6 +169,27 @@ final class InfoCommandTests: XCTestCase {
         XCTAssertFalse(r.err.contains("Note:") || r.err.contains("libmpg123") || r.err.contains("resync"), r.err)
     }
 
+    /// An MP4 with H.264 video and AAC audio lists both streams.
+    func testEveryStreamOfAContainerIsListed() throws {
+        guard let ffmpeg = ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].first(where: FileManager.default.isExecutableFile) else {
+            throw XCTSkip("ffmpeg not installed")
+        }
+        let dir = TestSupport.temporaryDirectory("info-streams")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("av.mp4").path
+        let e = try TestSupport.runProcess(URL(fileURLWithPath: ffmpeg), ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10",
+                                           "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "1", "-c:v", "libx264",
+                                           "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", file])
+        XCTAssertEqual(e.status, 0, e.err)
+        let r = try SSMTool.run(["info", file])
+        XCTAssertEqual(r.status, 0, r.err)
+        let streams = try XCTUnwrap(try SSMTool.objects(r.out).first?["streams"] as? [[String: Any]])
+        XCTAssertEqual(streams.map { $0["type"] as? String }, ["video", "audio"])
+        XCTAssertEqual(streams.map { $0["codec"] as? String }, ["h264", "aac"])
+        XCTAssertEqual(streams[0]["width"] as? Int, 64); XCTAssertEqual(streams[0]["height"] as? Int, 48)
+        XCTAssertEqual(streams[1]["sample_rate"] as? Int, 44100); XCTAssertEqual(streams[1]["channels"] as? Int, 2)
+    }
+
     func testVersionAndHelpExamples() throws {
         let v = try SSMTool.run(["--version"])
         XCTAssertEqual(v.status, 0)

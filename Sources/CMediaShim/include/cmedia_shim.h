@@ -74,6 +74,20 @@ typedef struct {
     char codec_id_name[64]; /* FFmpeg codec name (not the decoder's), e.g. "av1" for libdav1d */
 } cm_video_info;
 
+/* One stream of a container, as its header says. */
+typedef struct {
+    int index;
+    int type;              /* 0 video, 1 audio, 2 subtitle, 3 other */
+    char codec[64];        /* FFmpeg codec name, e.g. "h264", "aac" */
+    int width, height;     /* video */
+    int sample_rate, channels; /* audio */
+    double duration_s;     /* 0 if unknown */
+} cm_stream_info;
+
+/* Lists up to `capacity` streams of the container at `path` into `streams`, their number in
+ * `count` (which may exceed `capacity`). Silences FFmpeg's log. */
+int cm_streams(const char *path, cm_stream_info *streams, int capacity, int *count, char *message, size_t message_size);
+
 /* Opens `path` and its best video stream with a decoder. Silences FFmpeg's log. */
 int cm_video_open(const char *path, int threads, cm_video **out, cm_video_info *info,
                   char *message, size_t message_size);

@@ -7,7 +7,9 @@ struct Info: ParsableCommand {
         abstract: "Print media metadata as JSON lines.",
         discussion: """
             Keys where they apply: file, kind (image|audio|video), codec, width, height, channels, \
-            frames (video frames or audio sample frames), sample_rate, fps, duration_s. A file that \
+            frames (video frames or audio sample frames), sample_rate, fps, duration_s; videos also \
+            list every stream of their container in "streams" (index, type video|audio|subtitle|other, \
+            codec, width/height or sample_rate/channels, duration_s). A file that \
             cannot be read gets {"file", "error"}; the exit status is 1 if any file failed. Images and \
             audio are decoded in full to find damage past the header; videos are demuxed to the end \
             (packets counted against the stored frame count), and with --decode decoded frame by frame \
@@ -59,6 +61,21 @@ struct Info: ParsableCommand {
                     line.add("frames", info.frames)
                     line.add("fps", info.fps)
                     line.add("duration_s", info.duration)
+                    // Every stream of the container, not only the video one read above.
+                    let streams = try MediaProbe.streams(file)
+                    line.add("streams", .array(streams.map { st in
+                        var o = JSONLine()
+                        o.add("index", st.index)
+                        o.add("type", st.kind.rawValue)
+                        o.add("codec", st.codec)
+                        switch st.kind {
+                        case .video: o.add("width", st.width); o.add("height", st.height)
+                        case .audio: o.add("sample_rate", st.sampleRate); o.add("channels", st.channels)
+                        default: break
+                        }
+                        if st.duration > 0 { o.add("duration_s", st.duration) }
+                        return .object(o)
+                    }))
                     if decode {
                         // Every frame through the decoder; only a 2x2 gray copy of each is kept.
                         var limits = MediaLimits.default
