@@ -46,12 +46,26 @@ public struct FileClassification: Sendable {
     public init(file: String, size: [Int], top: [LabelScore]) { self.file = file; self.size = size; self.top = top }
 }
 
-/// Why a file could not be classified (besides ``MediaError``s from reading it).
+/// Why a file could not be classified (besides ``MediaError``s from reading it), in the same
+/// `kind: reason` shape as a ``MediaError``.
 public struct ClassificationError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: String, Sendable {
+        /// The input is larger than the model is run on (the reason says how to resize).
+        case tooLarge = "too_large"
+        /// The input is smaller than the model is run on.
+        case tooSmall = "too_small"
+        /// The model's scores were NaN or infinite: no result.
+        case nonFinite = "non_finite"
+        /// Nothing to classify (e.g. a folder without media files).
+        case empty
+    }
     public var file: String
+    public var kind: Kind
     public var reason: String
-    public init(file: String, reason: String) { self.file = file; self.reason = reason }
-    public var description: String { "\(file): \(reason)" }
+    public init(file: String, kind: Kind, reason: String) { self.file = file; self.kind = kind; self.reason = reason }
+    /// `kind: reason`, as reported beside the file.
+    public var text: String { "\(kind.rawValue): \(reason)" }
+    public var description: String { "\(file): \(text)" }
 }
 
 /// Classifying image files of any size with an ``ImageClassifier``.
@@ -108,7 +122,8 @@ public enum Classification {
     public static func load(_ file: String, channels: Int, size: ImageSize?, limits: MediaLimits = .default) throws -> Image {
         let image = try Samples.image(file, mode: channels == 1 ? .gray : .rgb, height: size?.height, width: size?.width, limits: limits)
         if size == nil, let problem = sizeProblem(height: image.height, width: image.width) {
-            throw ClassificationError(file: file, reason: "image is \(image.height)x\(image.width) (\(image.height * image.width) pixels); " +
+            throw ClassificationError(file: file, kind: image.height < minSide || image.width < minSide ? .tooSmall : .tooLarge,
+                                      reason: "image is \(image.height)x\(image.width) (\(image.height * image.width) pixels); " +
                                       problem + "; use --size to resize, e.g. --size 512")
         }
         return image
@@ -175,7 +190,7 @@ public enum Classification {
                     for (r, i) in members.enumerated() {
                         // Non-finite scores are wrong data, never a result.
                         guard logits.data[(r * K)..<((r + 1) * K)].allSatisfy(\.isFinite) else {
-                            results[i] = .failure(ClassificationError(file: part[i], reason: "the model produced non-finite scores for this image"))
+                            results[i] = .failure(ClassificationError(file: part[i], kind: .nonFinite, reason: "the model produced non-finite scores for this image"))
                             continue
                         }
                         let row = probs.data[(r * K)..<((r + 1) * K)]
@@ -204,7 +219,8 @@ extension Classification {
             let info = try VideoFile.info(file, limits: limits)
             let positions = min(T, max(info.frames, 1)) * info.width * info.height
             guard info.width >= minSide, info.height >= minSide, positions <= maxClipPositions else {
-                throw ClassificationError(file: file, reason: "clip is \(info.height)x\(info.width) with \(T) frames; the model runs on " +
+                throw ClassificationError(file: file, kind: info.width < minSide || info.height < minSide ? .tooSmall : .tooLarge,
+                                          reason: "clip is \(info.height)x\(info.width) with \(T) frames; the model runs on " +
                                           "\(minSide)x\(minSide) up to \(maxClipPositions) frame pixels in all (use --size or --frames)")
             }
         }
@@ -219,7 +235,7 @@ extension Classification {
         let labels = labels(of: model)
         let logits = Autograd.withoutGradients { model(x).value }
         guard logits.data.allSatisfy(\.isFinite) else {
-            throw ClassificationError(file: file, reason: "the model produced non-finite scores for this \(model.axes == 3 ? "clip" : "image")")
+            throw ClassificationError(file: file, kind: .nonFinite, reason: "the model produced non-finite scores for this \(model.axes == 3 ? "clip" : "image")")
         }
         return topK(logits.softmax().data[...], k: max(1, min(k, labels.count)), labels: labels)
     }

@@ -600,7 +600,7 @@ final class ClassifierCommandTests: XCTestCase {
         var r = try SSMTool.run(["classify", big])
         XCTAssertEqual(r.status, 1)
         let line = try XCTUnwrap(try SSMTool.objects(r.out).first)
-        XCTAssertEqual(line["error"] as? String, "image is 600x500 (300000 pixels); the model runs on 2x2 up to 262144 pixels (512x512; " +
+        XCTAssertEqual(line["error"] as? String, "too_large: image is 600x500 (300000 pixels); the model runs on 2x2 up to 262144 pixels (512x512; " +
                        "inference memory grows with the pixel count, about 2 KB per pixel for the shipped model); use --size to resize, e.g. --size 512")
         r = try SSMTool.run(["classify", big, "--size", "512"])
         XCTAssertEqual(r.status, 0, r.err)

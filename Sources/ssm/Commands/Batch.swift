@@ -385,7 +385,7 @@ final class BatchRunner {
             let padded = min(step, (clip.classes.count + multiple - 1) / multiple * multiple)
             let windows = AudioDataset(clips: [clip], sampleRate: rate, quantizer: m.config.quantization).evaluationWindows(length: padded)
             let r = try AudioEvaluation.bitsPerSample(m, windows: windows, batchSize: 4)
-            guard r.bits.isFinite else { throw ClassificationError(file: file, reason: "the model produced non-finite scores") }
+            guard r.bits.isFinite else { throw ClassificationError(file: file, kind: .nonFinite, reason: "the model produced non-finite scores") }
             line.add("kind", "audio")
             line.add("samples", clip.classes.count)
             line.add("seconds", Double(clip.classes.count) / Double(rate))

@@ -154,7 +154,7 @@ struct Classify: ParsableCommand {
         for file in files {
             if emptyFolders.contains(file) {
                 try flushImages()
-                emit(file, .failure(ClassificationError(file: file, reason: "folder has no image, video or audio files")))
+                emit(file, .failure(ClassificationError(file: file, kind: .empty, reason: "folder has no image, video or audio files")))
                 continue
             }
             let kind: MediaKind
@@ -180,7 +180,7 @@ struct Classify: ParsableCommand {
                     guard !clip.classes.isEmpty else { throw MediaError(file: file, reason: .empty) }
                     seconds = Double(clip.classes.count) / Double(c.sampleRate)
                     let p = try AudioClassification.probabilities(m, AudioDataset(clips: [clip], sampleRate: c.sampleRate, quantizer: c.quantization))[0]
-                    guard p.allSatisfy({ $0.isFinite }) else { throw ClassificationError(file: file, reason: "the classifier produced non-finite scores") }
+                    guard p.allSatisfy({ $0.isFinite }) else { throw ClassificationError(file: file, kind: .nonFinite, reason: "the classifier produced non-finite scores") }
                     return FileClassification(file: file, size: [], top: Classification.topK(p.map { Float($0) }[...], k: min(topK, p.count), labels: c.classNames))
                 }, seconds: seconds)
             }

@@ -102,7 +102,7 @@ func sizeText(_ size: [Int]) -> String { size.map(String.init).joined(separator:
 /// A media error as `"<reason>: <detail>"` (the file is reported beside it).
 func errorText(_ error: Error, file: String) -> String {
     if let e = error as? MediaError { return "\(e.reason.name): \(e.reason.detail)" }
-    if let e = error as? ClassificationError { return e.reason }
+    if let e = error as? ClassificationError { return e.text }
     let text = "\(error)"
     return text.hasPrefix(file + ": ") ? String(text.dropFirst(file.count + 2)) : text
 }
