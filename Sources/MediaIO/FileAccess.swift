@@ -30,7 +30,7 @@ enum FileAccess {
         do {
             return try handle.readToEnd() ?? Data()
         } catch {
-            throw MediaError(file: path, reason: .io("cannot read: \(error.localizedDescription)"))
+            throw MediaError(file: path, reason: .io("cannot read: \(FileErrorText.describe(error))"))
         }
     }
 
@@ -56,7 +56,7 @@ enum FileAccess {
         do {
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw MediaError(file: path, reason: .io("cannot write: \(error.localizedDescription)"))
+            throw MediaError(file: path, reason: .io("cannot write: \(FileErrorText.describe(error))"))
         }
     }
 

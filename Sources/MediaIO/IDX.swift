@@ -21,7 +21,7 @@ public struct IDXArray: Sendable {
         let path = url.path
         guard FileManager.default.fileExists(atPath: path) else { throw MediaError(file: path, reason: .missing) }
         let raw: Data
-        do { raw = try Data(contentsOf: url) } catch { throw MediaError(file: path, reason: .io("\(error.localizedDescription)")) }
+        do { raw = try Data(contentsOf: url) } catch { throw MediaError(file: path, reason: .io("\(FileErrorText.describe(error))")) }
         if raw.isEmpty { throw MediaError(file: path, reason: .empty) }
         let body: [UInt8]
         if raw.count >= 2 && raw[raw.startIndex] == 0x1f && raw[raw.startIndex + 1] == 0x8b {

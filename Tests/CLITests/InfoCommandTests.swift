@@ -190,6 +190,19 @@ final class InfoCommandTests: XCTestCase {
         XCTAssertEqual(streams[1]["sample_rate"] as? Int, 44100); XCTAssertEqual(streams[1]["channels"] as? Int, 2)
     }
 
+    /// An output that cannot be written (a folder where nothing may be created) is a failure in plain words.
+    func testUnwritableOutputsAreReportedPlainly() throws {
+        guard FileManager.default.fileExists(atPath: "/sys/kernel") else { throw XCTSkip("no /sys") }
+        for args in [["spectrogram", "samples/audio/speech-digits-16k.wav", "--out", "/sys/ssm-test.png"],
+                     ["batch", "samples/images", "--out", "/sys/ssm-test-out"],
+                     ["dataset", "extract-frames", "samples", "--out", "/sys/ssm-test-frames"]] {
+            let r = try SSMTool.run(args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.err.contains("/sys/ssm-test") && (r.err.contains("permission denied") || r.err.contains("read-only file system")), "\(args): \(r.err)")
+            XCTAssertFalse(r.err.contains("The operation could not be completed") || r.err.contains("Domain="), r.err)
+        }
+    }
+
     func testVersionAndHelpExamples() throws {
         let v = try SSMTool.run(["--version"])
         XCTAssertEqual(v.status, 0)

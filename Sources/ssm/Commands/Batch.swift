@@ -124,7 +124,7 @@ struct Batch: ParsableCommand {
     func run() throws {
         let outURL = URL(fileURLWithPath: out)
         do { try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true) }
-        catch { throw CommandError("\(out): cannot create the output folder: \(error.localizedDescription)") }
+        catch { throw CommandError("\(out): cannot create the output folder: \(FileErrorText.describe(error))") }
         if merge { return try mergeShards(into: outURL) }
         let (index, count) = try shard()
         var hidden = 0
@@ -201,13 +201,13 @@ struct Batch: ParsableCommand {
                     let dest = target.appendingPathComponent(name)
                     if fm.fileExists(atPath: dest.path) { try fm.removeItem(at: dest) }
                     try fm.copyItem(at: folder.appendingPathComponent(name), to: dest)
-                } catch { throw CommandError("\(target.path)/\(name): cannot copy: \(error.localizedDescription)") }
+                } catch { throw CommandError("\(target.path)/\(name): cannot copy: \(FileErrorText.describe(error))") }
             }
         }
         failed = merged.filter { $0.contains("\"error\":") }.count
         let results = outURL.appendingPathComponent("results.jsonl")
         do { try AtomicFile.write(Data(merged.map { $0 + "\n" }.joined().utf8), to: results) }
-        catch { throw CommandError("\(results.path): cannot write: \(error.localizedDescription)") }
+        catch { throw CommandError("\(results.path): cannot write: \(FileErrorText.describe(error))") }
         Stderr.line("batch --merge: \(merged.count) file(s) from \(paths.count) shard(s), \(failed) error(s); results in \(results.path)")
         if failed > 0 { throw ExitCode(1) }
     }
@@ -247,7 +247,7 @@ enum BatchResults {
     static func load(_ url: URL, keep: ([String: Any]) -> Bool) throws -> [(object: [String: Any], text: String)] {
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw CommandError("\(url.path): cannot read: \(error.localizedDescription)") }
+        do { data = try Data(contentsOf: url) } catch { throw CommandError("\(url.path): cannot read: \(FileErrorText.describe(error))") }
         var kept: [(object: [String: Any], text: String)] = []
         var dropped = false
         let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
@@ -263,7 +263,7 @@ enum BatchResults {
         }
         if dropped {
             do { try AtomicFile.write(Data(kept.map { $0.text + "\n" }.joined().utf8), to: url) }
-            catch { throw CommandError("\(url.path): cannot rewrite: \(error.localizedDescription)") }
+            catch { throw CommandError("\(url.path): cannot rewrite: \(FileErrorText.describe(error))") }
         }
         return kept
     }
@@ -284,7 +284,7 @@ enum BatchResults {
             do {
                 try handle.write(contentsOf: Data((line.text + "\n").utf8))
                 try handle.synchronize()
-            } catch { throw CommandError("\(path): cannot write: \(error.localizedDescription)") }
+            } catch { throw CommandError("\(path): cannot write: \(FileErrorText.describe(error))") }
         }
     }
 }
@@ -426,7 +426,7 @@ final class BatchRunner {
             guard rename(temporary.path, target.path) == 0 else { throw CommandError(String(cString: strerror(errno))) }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw CommandError("\(target.path): cannot write the continuation: \(error.localizedDescription)")
+            throw CommandError("\(target.path): cannot write the continuation: \(FileErrorText.describe(error))")
         }
         return "continuations/" + target.lastPathComponent
     }

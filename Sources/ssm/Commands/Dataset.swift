@@ -199,7 +199,7 @@ struct RenderMotion: ParsableCommand {
             }
             try Data(manifest.utf8).write(to: staging.appendingPathComponent("manifest.tsv"))
         } catch {
-            throw CommandError("\(out): cannot write the clips: \(error.localizedDescription)")
+            throw CommandError("\(out): cannot write the clips: \(FileErrorText.describe(error))")
         }
         try folder.commit()
         var line = JSONLine()
@@ -256,7 +256,7 @@ struct ExtractFrames: ParsableCommand {
         let staging = folder.staging
         do {
             for c in classNames { try fm.createDirectory(at: staging.appendingPathComponent(c), withIntermediateDirectories: true) }
-        } catch { throw CommandError("\(out): cannot create folders: \(error.localizedDescription)") }
+        } catch { throw CommandError("\(out): cannot create folders: \(FileErrorText.describe(error))") }
         var failures = [String?](repeating: nil, count: files.count)
         var written = [Int](repeating: 0, count: files.count)
         let bar = ProgressLine(interval: 10)

@@ -115,7 +115,7 @@ struct Generate: ParsableCommand {
         let folder = (toStdout || toFile) ? nil : URL(fileURLWithPath: out)
         if let folder {
             do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
-            catch { throw CommandError("\(out): cannot create the folder: \(error.localizedDescription)") }
+            catch { throw CommandError("\(out): cannot create the folder: \(FileErrorText.describe(error))") }
         }
         var summary: [JSONLine] = []
         for (rank, r) in chosen.enumerated() {
@@ -156,7 +156,7 @@ struct Generate: ParsableCommand {
             doc.add("samples_per_s", Double(samples * sequences) / elapsed)
             doc.add("sequences", .array(summary.map { .object($0) }))
             do { try AtomicFile.write(Data((doc.text + "\n").utf8), to: folder.appendingPathComponent("summary.json")) }
-            catch { throw CommandError("\(out)/summary.json: cannot write: \(error.localizedDescription)") }
+            catch { throw CommandError("\(out)/summary.json: cannot write: \(FileErrorText.describe(error))") }
         }
         Stderr.line(String(format: "generate: %d sequence(s) of %.2f s in %.1f s (%.0f samples/s, %.2fx real time per sequence)",
                            sequences, seconds, elapsed, Double(samples * sequences) / elapsed, Double(samples) / Double(rate) / elapsed))

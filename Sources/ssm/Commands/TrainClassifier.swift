@@ -340,7 +340,7 @@ struct TrainClassifier: ParsableCommand {
         do {
             try fm.createDirectory(at: runDir, withIntermediateDirectories: true)
             try AtomicFile.write(JSONEncoder.pretty.encode(runData), to: runDataURL)
-        } catch { throw CommandError("\(out): cannot write the run folder: \(error.localizedDescription)") }
+        } catch { throw CommandError("\(out): cannot write the run folder: \(FileErrorText.describe(error))") }
         let c = classifier.config
         Stderr.line("train-classifier: \(train.count) training, \(validation?.count ?? 0) validation \(noun), \(c.classes) classes, " +
                     "\(sizeText(c.trainSize)), H=\(c.dModel) layers=\(c.layers) block \(c.block ?? "s4") kernel \(c.kernelOptions.summary), " +

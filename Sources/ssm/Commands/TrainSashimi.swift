@@ -295,7 +295,7 @@ struct TrainSashimi: ParsableCommand {
         do {
             try fm.createDirectory(at: runDir, withIntermediateDirectories: true)
             try AtomicFile.write(JSONEncoder.pretty.encode(runData), to: runDataURL)
-        } catch { throw CommandError("\(out): cannot write the run folder: \(error.localizedDescription)") }
+        } catch { throw CommandError("\(out): cannot write the run folder: \(FileErrorText.describe(error))") }
         let parameters = model.parameters.reduce(0) { $0 + $1.value.count }
         Stderr.line(String(format: "train-sashimi: %d training files (%.1f s), %d validation files (%.1f s) at %d Hz, ",
                            train.count, train.seconds, validation?.count ?? 0, validation?.seconds ?? 0, c.sampleRate) +
@@ -306,7 +306,7 @@ struct TrainSashimi: ParsableCommand {
             let m = RunMetrics(status: status, config: c, options: options, trainFiles: train.count, validationFiles: validation?.count ?? 0,
                                trainSeconds: train.seconds, validationSeconds: validation?.seconds ?? 0, history: trainer.history, message: message)
             do { try AtomicFile.write(JSONEncoder.pretty.encode(m), to: metricsURL) }
-            catch { throw CommandError("\(metricsURL.path): cannot write: \(error.localizedDescription)") }
+            catch { throw CommandError("\(metricsURL.path): cannot write: \(FileErrorText.describe(error))") }
         }
 
         installStopHandler()

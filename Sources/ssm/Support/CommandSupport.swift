@@ -155,12 +155,12 @@ final class StagedFolder {
         }
         let parent = target.deletingLastPathComponent()
         do { try fm.createDirectory(at: parent, withIntermediateDirectories: true) } catch {
-            throw CommandError("\(parent.path): cannot create folder: \(error.localizedDescription)")
+            throw CommandError("\(parent.path): cannot create folder: \(FileErrorText.describe(error))")
         }
         staging = parent.appendingPathComponent(".\(target.lastPathComponent).partial-\(getpid())")
         try? fm.removeItem(at: staging)
         do { try fm.createDirectory(at: staging, withIntermediateDirectories: true) } catch {
-            throw CommandError("\(staging.path): cannot create folder: \(error.localizedDescription)")
+            throw CommandError("\(out): cannot create its staging folder \(staging.lastPathComponent) beside it: \(FileErrorText.describe(error))")
         }
     }
 
@@ -173,6 +173,6 @@ final class StagedFolder {
             if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
             try fm.moveItem(at: staging, to: target)
             committed = true
-        } catch { throw CommandError("\(target.path): cannot move the finished folder into place: \(error.localizedDescription)") }
+        } catch { throw CommandError("\(target.path): cannot move the finished folder into place: \(FileErrorText.describe(error))") }
     }
 }
