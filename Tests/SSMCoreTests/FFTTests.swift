@@ -92,4 +92,9 @@ final class FFTTests: XCTestCase {
         let got = Tensor(shape: expected.shape, data: Array(UnsafeBufferPointer(start: spec.pointer, count: 36)))
         assertClose(got, expected, atol: 1e-5)
     }
+
+    /// Lengths with a prime factor above 13 are planned with FFTW's heuristic (measuring them is slow).
+    func testLargestPrimeFactor() {
+        XCTAssertEqual([1, 2, 12, 97, 60192, 65536, 2 * 3 * 5 * 7 * 11 * 13].map(FFTPlanCache.largestPrimeFactor), [1, 2, 3, 97, 19, 2, 13])
+    }
 }

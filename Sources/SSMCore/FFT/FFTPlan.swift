@@ -144,6 +144,16 @@ public final class FFTPlanCache: @unchecked Sendable {
         set { FFTPlanCache.plannerLock.lock(); _rigor = newValue; FFTPlanCache.plannerLock.unlock() }
     }
 
+    /// The largest prime factor of `n` (1 for n ≤ 1).
+    static func largestPrimeFactor(_ n: Int) -> Int {
+        var n = n, largest = 1, f = 2
+        while f * f <= n {
+            while n % f == 0 { largest = f; n /= f }
+            f += 1
+        }
+        return n > 1 ? max(largest, n) : largest
+    }
+
     /// Number of distinct plans made so far.
     public var count: Int {
         FFTPlanCache.plannerLock.lock(); defer { FFTPlanCache.plannerLock.unlock() }
@@ -155,7 +165,11 @@ public final class FFTPlanCache: @unchecked Sendable {
         FFTPlanCache.plannerLock.lock()
         defer { FFTPlanCache.plannerLock.unlock() }
         if let p = plans[key] { return p }
-        let p = FFTPlan(shape: shape, batch: batch, direction: direction, rigor: _rigor)
+        // Measuring a length with a large prime factor (e.g. 2 × 30,096 for one audio file) tries
+        // many slow algorithms and can take seconds per shape; such lengths come from arbitrary
+        // input sizes, each seen once, so they get FFTW's heuristic plan instead.
+        let rigor: FFTPlanningRigor = shape.contains(where: { Self.largestPrimeFactor($0) > 13 }) ? .estimate : _rigor
+        let p = FFTPlan(shape: shape, batch: batch, direction: direction, rigor: rigor)
         plans[key] = p
         return p
     }

@@ -16,7 +16,7 @@ struct Batch: ParsableCommand {
             hidden files are skipped and counted), sorts the files by path, and routes each by its \
             content: an image gets class scores from the image model, a video from the video model, \
             an audio file its negative log-likelihood in bits per sample under the SaShiMi model \
-            (scored in windows of 8,192 samples, as `ssm score --window 8192`) \
+            (as `ssm score` scores it) \
             (and, with --continue S, a continuation WAV: the file followed by S generated seconds). \
             Any other file gets an error line.
 
@@ -379,9 +379,8 @@ final class BatchRunner {
         case .audio(let clip):
             let m = try audio()
             let rate = m.config.sampleRate, multiple = m.lengthMultiple
-            // Independent windows of 8,192 samples (as `ssm score --window 8192`): several per file
-            // run as one batch, and far faster than one long window.
-            let step = max(multiple, 8192 / multiple * multiple)
+            // Windows of up to 32,768 samples, as `ssm score` does by default.
+            let step = max(multiple, 32768 / multiple * multiple)
             let padded = min(step, (clip.classes.count + multiple - 1) / multiple * multiple)
             let windows = AudioDataset(clips: [clip], sampleRate: rate, quantizer: m.config.quantization).evaluationWindows(length: padded)
             let r = try AudioEvaluation.bitsPerSample(m, windows: windows, batchSize: 4)
