@@ -653,7 +653,7 @@ final class ClassifierCommandTests: XCTestCase {
         try Data().write(to: empty)
         try Data((0..<100).map { UInt8(($0 * 37 + 11) % 256) }).write(to: junk)
         try SafeTensors.write(["x": Tensor.zeros([2])], to: foreign)
-        let cases: [(URL, String)] = [(empty, "empty file"), (junk, "header length"), (foreign, "not a model this tool makes"),
+        let cases: [(URL, String)] = [(empty, "empty file"), (junk, "not a safetensors file"), (foreign, "not a model this tool makes"),
                                       (dir, "is a folder, not a model file")]
         for (url, message) in cases {
             let r = try SSMTool.run(["inspect", url.path])

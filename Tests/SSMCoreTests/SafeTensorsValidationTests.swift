@@ -88,6 +88,26 @@ final class SafeTensorsValidationTests: XCTestCase {
         }
     }
 
+    /// Files of other formats: their first 8 bytes read as a length are huge or past the end, and
+    /// no JSON object follows. Reported as what they are, not as an absurd header length.
+    func testFileOfAnotherFormatIsNotASafetensorsFile() {
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52]
+        let text = Array("just some words, not a model\n".utf8)
+        let wav = Array("RIFF".utf8) + [0x24, 0x08, 0, 0] + Array("WAVEfmt ".utf8)
+        for bytes in [png, text, wav, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]] {
+            let n = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
+            assertRejects(Data(bytes), .notSafeTensors(headerLength: n))
+            let description = "\(SafeTensorsError(source: "x", reason: .notSafeTensors(headerLength: n)))"
+            XCTAssertEqual(description, "x: not a safetensors file (it does not start with an 8-byte header length and a JSON header)")
+        }
+        // A JSON object after an impossible length: a safetensors file with a corrupt length.
+        assertRejects(Self.file("{}", declaredLength: 727_905_341_920_923_785), .headerTooLarge(length: 727_905_341_920_923_785, limit: 100_000_000))
+        XCTAssertEqual(SafeTensorsError.Reason.headerTooLarge(length: 727_905_341_920_923_785, limit: 100_000_000).description,
+                       "corrupt header length: the first 8 bytes declare a 727905341920923785-byte header, over the limit of 100000000 bytes")
+        // A plausible length with no object after it keeps its own reason.
+        assertRejects(Self.file("[1, 2]"), .headerNotJSONObject)
+    }
+
     // MARK: - Header encoding and JSON
 
     func testHeaderNotUTF8() {
@@ -281,6 +301,33 @@ final class SafeTensorsValidationTests: XCTestCase {
             XCTAssertEqual(e.source, url.path)
             XCTAssertTrue("\(e)".hasPrefix(url.path + ": "), "\(e)")
         }
+    }
+
+    /// A folder or a missing path: said in words, not as a Foundation error domain and code.
+    func testFolderAndMissingFileAreSaidPlainly() throws {
+        let dir = TestSupport.temporaryDirectory("safetensors")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        XCTAssertThrowsError(try SafeTensors.read(dir)) { error in
+            XCTAssertEqual(error as? SafeTensorsError, SafeTensorsError(source: dir.path, reason: .io("is a directory, not a safetensors file")))
+            XCTAssertEqual("\(error)", dir.path + ": is a directory, not a safetensors file")
+        }
+        let missing = dir.appendingPathComponent("none.safetensors")
+        XCTAssertThrowsError(try SafeTensors.read(missing)) { error in
+            XCTAssertEqual("\(error)", missing.path + ": no such file")
+        }
+    }
+
+    /// The stored element type of every tensor is kept next to the converted values, so a reader
+    /// can refuse integers where it expects floating-point weights; equality ignores it.
+    func testStoredDTypesAreRecorded() throws {
+        let header = "{" + Self.entry("f", "F32", [1], 0, 4) + "," + Self.entry("i", "I32", [1], 4, 8) + ","
+            + Self.entry("b", "BOOL", [2], 8, 10) + "}"
+        let file = try SafeTensors.decode(Self.file(header, buffer: four + [1, 0, 0, 0] + [1, 0]))
+        XCTAssertEqual(file.dtypes, ["f": .F32, "i": .I32, "b": .BOOL])
+        XCTAssertEqual(file.tensors["i"]?.data, [1])
+        XCTAssertEqual(file.dtypes.mapValues(\.isFloatingPoint), ["f": true, "i": false, "b": false])
+        XCTAssertEqual(SafeTensorsDType.allCases.filter(\.isFloatingPoint), [.F64, .F32, .F16, .BF16])
+        XCTAssertEqual(file, SafeTensorsFile(tensors: file.tensors, metadata: file.metadata))
     }
 
     func testReadErrorNamesTheFile() throws {

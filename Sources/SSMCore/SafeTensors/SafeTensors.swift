@@ -5,10 +5,20 @@ import Foundation
 public struct SafeTensorsFile: Sendable, Equatable {
     public var tensors: [String: Tensor]
     public var metadata: [String: String]
+    /// The element type each tensor is stored as in the file it was read from (empty for contents
+    /// built in memory, which are written as `F32`). A reader that expects floating-point weights
+    /// checks it: integer bytes converted to `Float` are finite but meaningless as weights.
+    public var dtypes: [String: SafeTensorsDType]
 
-    public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
+    public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:], dtypes: [String: SafeTensorsDType] = [:]) {
         self.tensors = tensors
         self.metadata = metadata
+        self.dtypes = dtypes
+    }
+
+    /// Equal tensors and metadata; ``dtypes`` records how the values were stored, not what they are.
+    public static func == (a: SafeTensorsFile, b: SafeTensorsFile) -> Bool {
+        a.tensors == b.tensors && a.metadata == b.metadata
     }
 }
 
@@ -28,13 +38,29 @@ public enum SafeTensors {
     /// Reads and validates the file at `url` (memory-mapped, so only the tensors are copied).
     public static func read(_ url: URL, limits: SafeTensorsLimits = .init()) throws -> SafeTensorsFile {
         let path = url.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SafeTensorsError(source: path, reason: .io("no such file"))
+        }
+        if isDirectory.boolValue { throw SafeTensorsError(source: path, reason: .io("is a directory, not a safetensors file")) }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw SafeTensorsError(source: path, reason: .io("cannot read file: \(error.localizedDescription)"))
+            throw SafeTensorsError(source: path, reason: .io("cannot read file: \(Self.systemMessage(error))"))
         }
         return try decode(data, source: path, limits: limits)
+    }
+
+    /// The operating system's reason inside a Foundation file error ("permission denied", as
+    /// MediaIO words them), or its description.
+    static func systemMessage(_ error: Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code))).lowercased()
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))).lowercased() }
+        return ns.localizedDescription
     }
 
     /// Decodes and validates a whole safetensors file held in memory. `source` names it in errors.
@@ -49,9 +75,10 @@ public enum SafeTensors {
             } catch {
                 throw SafeTensorsError(source: source, reason: .io("\(error)"))
             }
-            var tensors: [String: Tensor] = [:]
+            var tensors: [String: Tensor] = [:], dtypes: [String: SafeTensorsDType] = [:]
             tensors.reserveCapacity(header.entries.count)
             for e in header.entries {
+                dtypes[e.name] = e.dtype
                 let start = header.bufferStart + e.begin
                 let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<(header.bufferStart + e.end)])
                 let values = [Float](unsafeUninitializedCapacity: e.elementCount) { out, initialised in
@@ -60,7 +87,7 @@ public enum SafeTensors {
                 }
                 tensors[e.name] = Tensor(shape: e.shape, data: values)
             }
-            return SafeTensorsFile(tensors: tensors, metadata: header.metadata)
+            return SafeTensorsFile(tensors: tensors, metadata: header.metadata, dtypes: dtypes)
         }
     }
 

@@ -13,6 +13,14 @@ public enum SafeTensorsDType: String, CaseIterable, Sendable {
         }
     }
 
+    /// Whether the type holds floating-point numbers (F64, F32, F16, BF16).
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .F64, .F32, .F16, .BF16: return true
+        case .I64, .I32, .I16, .I8, .U8, .BOOL: return false
+        }
+    }
+
     /// Converts `count` little-endian elements starting at `bytes` into `out`.
     /// `bytes` need not be aligned.
     func convert(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<Float>) {

@@ -17,6 +17,9 @@ public struct SafeTensorsError: Error, Equatable, CustomStringConvertible, Senda
     public enum Reason: Error, Equatable, Sendable {
         /// The file holds fewer than the 8 bytes of the header-length prefix (0 = empty file).
         case truncatedHeaderLength(fileLength: Int)
+        /// The file does not start like a safetensors file: its first 8 bytes, read as the header
+        /// length, give an impossible length, and no JSON object follows them.
+        case notSafeTensors(headerLength: UInt64)
         /// The declared header length exceeds the limit (100 MB by default).
         case headerTooLarge(length: UInt64, limit: Int)
         /// The declared header extends beyond the end of the file.
@@ -64,10 +67,12 @@ extension SafeTensorsError.Reason: CustomStringConvertible {
         case .truncatedHeaderLength(let n):
             return n == 0 ? "empty file (no 8-byte header length)"
                           : "file has \(n) bytes, fewer than the 8-byte header length"
+        case .notSafeTensors:
+            return "not a safetensors file (it does not start with an 8-byte header length and a JSON header)"
         case .headerTooLarge(let length, let limit):
-            return "header length \(length) exceeds the limit of \(limit) bytes"
+            return "corrupt header length: the first 8 bytes declare a \(length)-byte header, over the limit of \(limit) bytes"
         case .headerBeyondEndOfFile(let length, let fileLength):
-            return "header length \(length) reaches beyond the end of the \(fileLength)-byte file"
+            return "the \(length)-byte header declared by the first 8 bytes reaches beyond the end of the \(fileLength)-byte file (truncated?)"
         case .headerNotUTF8:
             return "header is not valid UTF-8"
         case .headerNotJSONObject:

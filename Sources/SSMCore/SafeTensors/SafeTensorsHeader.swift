@@ -32,6 +32,13 @@ struct SafeTensorsHeader {
         let fileLength = bytes.count
         guard fileLength >= 8 else { throw .truncatedHeaderLength(fileLength: fileLength) }
         let n = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
+        // Every safetensors header is a JSON object right after the length. When the length is
+        // impossible and no object follows, the file is something else (an image, text, …), and
+        // its first 8 bytes read as a length say nothing worth reporting.
+        let plausible = n <= UInt64(max(limits.maxHeaderBytes, 0)) && n <= UInt64(fileLength - 8)
+        if !plausible && (fileLength == 8 || bytes[8] != UInt8(ascii: "{")) {
+            throw .notSafeTensors(headerLength: n)
+        }
         guard n <= UInt64(max(limits.maxHeaderBytes, 0)) else {
             throw .headerTooLarge(length: n, limit: limits.maxHeaderBytes)
         }
