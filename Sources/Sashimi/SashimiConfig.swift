@@ -82,7 +82,10 @@ public struct SashimiConfig: Codable, Equatable, Sendable {
         if !(2...1024).contains(dState) || dState % 2 != 0 { p.append("d_state must be even and in 2…1024, got \(dState)") }
         if let s = nSSM, s < 1 { p.append("n_ssm must be positive, got \(s)") }
         if !(dtMin > 0 && dtMax >= dtMin && dtMax.isFinite) { p.append("need 0 < dt_min ≤ dt_max, got \(dtMin), \(dtMax)") }
-        if let l = lMax, l < 1 { p.append("l_max must be positive, got \(l)") }
+        // The conv kernel holds l_max (or kernel_dim) taps per feature: bounded so that a damaged
+        // file cannot ask for more memory than exists.
+        if let l = lMax, !(1...(1 << 20)).contains(l) { p.append("l_max must be in 1…1048576, got \(l)") }
+        if let k = kernelDim, !(1...(1 << 20)).contains(k) { p.append("kernel_dim must be in 1…1048576, got \(k)") }
         if let w = smr, !(1...64).contains(w) { p.append("smr must be a window of 1…64 samples, got \(w)") }
         if let b = block, BlockKind(rawValue: b) == nil {
             p.append("block must be one of \(BlockKind.allCases.map(\.rawValue).joined(separator: ", ")), got \(b)")

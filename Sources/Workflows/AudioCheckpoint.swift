@@ -36,16 +36,29 @@ public enum AudioCheckpoint {
         let file = try SafeTensors.read(url)
         guard file.metadata["format"] == format else { throw LoadError.notAnAudioModel(url.path, found: file.metadata["format"]) }
         let config: AudioModelConfig
-        do {
-            config = try JSONDecoder().decode(AudioModelConfig.self, from: Data((file.metadata["config"] ?? "").utf8))
-        } catch let e as DecodingError {
-            throw LoadError.badConfig(url.path, ModelFile.describe(e))
+        do { config = try ModelFile.config(AudioModelConfig.self, of: file) } catch {
+            throw LoadError.badConfig(url.path, "\(error)")
         }
         let problems = config.problems
         guard problems.isEmpty else { throw LoadError.badConfig(url.path, problems.joined(separator: "; ")) }
+        let weights: [String: Tensor]
+        do {
+            weights = try ModelFile.weights(file)
+            let levels = config.quantization.levels, h = config.backbone.dModel
+            try ModelFile.expect("embedding.weight", shape: [levels, h], in: weights)
+            try ModelFile.expect("head.weight", shape: [levels, h], in: weights)
+        } catch { throw LoadError.weights(url.path, "\(error)") }
+        // The parameter names (tiers, layers, blocks, kernel) from the model built at its smallest width.
+        var small = config
+        small.backbone.dModel = config.backbone.nSSM ?? 2
         var rng = SeededRNG(seed: 0)
+        if small.problems.isEmpty {
+            do { try ModelFile.expectNames(of: SashimiAudioModel(small, rng: &rng), in: weights) } catch {
+                throw LoadError.weights(url.path, "\(error)")
+            }
+        }
         let model = SashimiAudioModel(config, rng: &rng)
-        do { try model.load(stateDict: ModelFile.weights(file)) } catch { throw LoadError.weights(url.path, "\(error)") }
+        do { try model.load(stateDict: weights) } catch { throw LoadError.weights(url.path, "\(error)") }
         if let name = ModelFile.nonFiniteParameter(model) {
             throw LoadError.weights(url.path, "weight '\(name)' holds NaN or infinite values")
         }

@@ -16,12 +16,23 @@ public enum AudioClassifierFile {
             throw AudioCheckpoint.LoadError.badConfig(url.path, "not an audio classifier (metadata format is \(file.metadata["format"].map { "'\($0)'" } ?? "missing"), expected '\(format)')")
         }
         let config: AudioClassifierConfig
-        do { config = try JSONDecoder().decode(AudioClassifierConfig.self, from: Data((file.metadata["config"] ?? "").utf8)) }
-        catch let e as DecodingError { throw AudioCheckpoint.LoadError.badConfig(url.path, ModelFile.describe(e)) }
-        guard config.problems.isEmpty else { throw AudioCheckpoint.LoadError.badConfig(url.path, config.problems.joined(separator: "; ")) }
+        do { config = try ModelFile.config(AudioClassifierConfig.self, of: file) } catch {
+            throw AudioCheckpoint.LoadError.badConfig(url.path, "\(error)")
+        }
+        var problems = config.problems
+        // The quantiser's bits are not checked by the configuration (2^bits embedding rows).
+        if !(1...12).contains(config.quantization.bits) { problems.append("quantization.bits must be in 1…12, got \(config.quantization.bits)") }
+        guard problems.isEmpty else { throw AudioCheckpoint.LoadError.badConfig(url.path, problems.joined(separator: "; ")) }
+        let weights: [String: Tensor]
+        do {
+            weights = try ModelFile.weights(file)
+            let widest = config.pool.reduce(config.dModel) { h, _ in h * 2 }
+            try ModelFile.expect("embedding.weight", shape: [config.quantization.levels, config.dModel], in: weights)
+            try ModelFile.expect("head.weight", shape: [config.classes, widest], in: weights)
+        } catch { throw AudioCheckpoint.LoadError.weights(url.path, "\(error)") }
         var rng = SeededRNG(seed: 0)
         let model = AudioClassifier(config, rng: &rng)
-        do { try model.load(stateDict: ModelFile.weights(file)) } catch { throw AudioCheckpoint.LoadError.weights(url.path, "\(error)") }
+        do { try model.load(stateDict: weights) } catch { throw AudioCheckpoint.LoadError.weights(url.path, "\(error)") }
         if let name = ModelFile.nonFiniteParameter(model) {
             throw AudioCheckpoint.LoadError.weights(url.path, "weight '\(name)' holds NaN or infinite values")
         }

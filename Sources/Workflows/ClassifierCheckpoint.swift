@@ -39,17 +39,29 @@ public enum ClassifierCheckpoint {
             throw LoadError.notAClassifier(url.path, found: file.metadata["format"])
         }
         let config: ImageClassifierConfig
-        do {
-            config = try JSONDecoder().decode(ImageClassifierConfig.self, from: Data((file.metadata["config"] ?? "").utf8))
-        } catch let e as DecodingError {
-            throw LoadError.badConfig(url.path, ModelFile.describe(e))
+        do { config = try ModelFile.config(ImageClassifierConfig.self, of: file) } catch {
+            throw LoadError.badConfig(url.path, "\(error)")
         }
-        let problems = config.problems
+        var problems = config.problems
+        // Only the conv kernel's taps are sized by kernel_dim (SGConv clamps it to the length).
+        if let k = config.kernelDim, !(1...4096).contains(k) { problems.append("kernel_dim must be in 1…4096, got \(k)") }
         guard problems.isEmpty else { throw LoadError.badConfig(url.path, problems.joined(separator: "; ")) }
+        let weights: [String: Tensor]
+        do {
+            weights = try ModelFile.weights(file)
+            try ModelFile.expect("encoder.weight", shape: [config.dModel, config.inputChannels], in: weights)
+            try ModelFile.expect("decoder.weight", shape: [config.classes, config.dModel], in: weights)
+        } catch { throw LoadError.weights(url.path, "\(error)") }
+        // The parameter names (kernel, block, layers, axes) from the model built with d_model 2.
+        var small = config
+        small.dModel = 2
         var rng = SeededRNG(seed: 0)
+        let miniature: ImageClassifier
+        do { miniature = try ImageClassifier(small, rng: &rng) } catch { throw LoadError.badConfig(url.path, "\(error)") }
+        do { try ModelFile.expectNames(of: miniature, in: weights) } catch { throw LoadError.weights(url.path, "\(error)") }
         let model: ImageClassifier
         do { model = try ImageClassifier(config, rng: &rng) } catch { throw LoadError.badConfig(url.path, "\(error)") }
-        do { try model.load(stateDict: ModelFile.weights(file)) } catch { throw LoadError.weights(url.path, "\(error)") }
+        do { try model.load(stateDict: weights) } catch { throw LoadError.weights(url.path, "\(error)") }
         if let name = ModelFile.nonFiniteParameter(model) {
             throw LoadError.weights(url.path, "weight '\(name)' holds NaN or infinite values")
         }
