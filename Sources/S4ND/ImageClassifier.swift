@@ -56,7 +56,9 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
         get {
             let name = kernel ?? "s4d"
             let entry = try? KernelRegistry.entry(name)
-            let initName: String? = entry.map { $0.initializations.contains(initialisation) ? initialisation : $0.initializations[0] } ?? initialisation
+            // Only the S4D default stands in for "the kernel's own default"; any other name is
+            // kept as written, so an unknown one is refused by validation.
+            let initName: String? = entry.map { $0.initializations.contains(initialisation) || initialisation != "diag-lin" ? initialisation : $0.initializations[0] } ?? initialisation
             return KernelOptions(kernel: name, stateSize: dState, initialization: initName, discretization: disc,
                                  dtMin: dtMin, dtMax: dtMax, bandlimit: bandlimit, reparam: reparam,
                                  kernelDim: kernelDim)
@@ -90,6 +92,11 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
         if !(dtMax >= dtMin && dtMax.isFinite) { p.append("dt_max must be ≥ dt_min (\(dtMin)), got \(dtMax)") }
         if let b = bandlimit, !(b > 0 && b.isFinite) { p.append("bandlimit must be > 0 or absent, got \(b)") }
         if !(dropout >= 0 && dropout < 1) { p.append("dropout must be in [0, 1), got \(dropout)") }
+        if let b = block, BlockKind(rawValue: b) == nil { p.append("block \"\(b)\" is not one of \(BlockKind.allCases.map(\.rawValue).joined(separator: ", "))") }
+        // Only the conv kernel's taps are sized by kernel_dim (SGConv clamps it to the length).
+        if let k = kernelDim, !(1...4096).contains(k) { p.append("kernel_dim must be in 1…4096, got \(k)") }
+        // The kernel's own options (init, disc, reparam, bandlimit, …) once the fields themselves are sound.
+        if p.isEmpty { do { try KernelRegistry.validate(kernelOptions) } catch { p.append("\(error)") } }
         return p
     }
 

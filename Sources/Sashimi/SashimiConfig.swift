@@ -90,12 +90,13 @@ public struct SashimiConfig: Codable, Equatable, Sendable {
         if let b = block, BlockKind(rawValue: b) == nil {
             p.append("block must be one of \(BlockKind.allCases.map(\.rawValue).joined(separator: ", ")), got \(b)")
         }
-        do {
+        // The kernel's own options once the fields themselves are sound (no second report of one field).
+        if p.isEmpty { do {
             try KernelRegistry.validate(kernelOptions)
             if lMax == nil, ["dplr", "sgconv", "conv"].contains(kernelOptions.kernel) {
                 p.append("kernel \(kernelOptions.kernel) needs l_max (the training length)")
             }
-        } catch { p.append("kernel options: \(error)") }
+        } catch { p.append("kernel options: \(error)") } }
         if p.isEmpty {
             var h = dModel
             for _ in pool { h *= expand }

@@ -42,9 +42,7 @@ public enum ClassifierCheckpoint {
         do { config = try ModelFile.config(ImageClassifierConfig.self, of: file) } catch {
             throw LoadError.badConfig(url.path, "\(error)")
         }
-        var problems = config.problems
-        // Only the conv kernel's taps are sized by kernel_dim (SGConv clamps it to the length).
-        if let k = config.kernelDim, !(1...4096).contains(k) { problems.append("kernel_dim must be in 1…4096, got \(k)") }
+        let problems = config.problems
         guard problems.isEmpty else { throw LoadError.badConfig(url.path, problems.joined(separator: "; ")) }
         let weights: [String: Tensor]
         do {

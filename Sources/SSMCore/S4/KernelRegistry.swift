@@ -233,7 +233,7 @@ public enum KernelRegistry {
             if map != .exp && !e.supportsReparameterization { throw bad("reparam", r, "\(e.name) has no real part of A to reparameterise") }
         }
         if let s = o.ssmCopies, s < 1 { throw bad("n_ssm", "\(s)", "must be positive") }
-        if let k = o.kernelDim, k < 1 { throw bad("kernel_dim", "\(k)", "must be positive") }
+        if let k = o.kernelDim, !(1...(1 << 20)).contains(k) { throw bad("kernel_dim", "\(k)", "must be in 1…1048576") }
     }
 
     /// A validated, freshly initialised kernel.

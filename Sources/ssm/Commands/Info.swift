@@ -92,6 +92,9 @@ struct Info: ParsableCommand {
             }
             line.print()
         }
-        if failed > 0 { throw ExitCode(1) }
+        if failed > 0 {
+            Stderr.line("info: \(failed) of \(files.count) file(s) failed")
+            throw ExitCode(1)
+        }
     }
 }
