@@ -92,7 +92,7 @@ public struct ImageClassifierConfig: Codable, Equatable, Sendable {
         if !(dtMax >= dtMin && dtMax.isFinite) { p.append("dt_max must be ≥ dt_min (\(dtMin)), got \(dtMax)") }
         if let b = bandlimit, !(b > 0 && b.isFinite) { p.append("bandlimit must be > 0 or absent, got \(b)") }
         if !(dropout >= 0 && dropout < 1) { p.append("dropout must be in [0, 1), got \(dropout)") }
-        if let b = block, BlockKind(rawValue: b) == nil { p.append("block \"\(b)\" is not one of \(BlockKind.allCases.map(\.rawValue).joined(separator: ", "))") }
+        if let b = block { do { _ = try BlockKind(validating: b) } catch { p.append("\(error)") } }
         // Only the conv kernel's taps are sized by kernel_dim (SGConv clamps it to the length).
         if let k = kernelDim, !(1...4096).contains(k) { p.append("kernel_dim must be in 1…4096, got \(k)") }
         // The kernel's own options (init, disc, reparam, bandlimit, …) once the fields themselves are sound.

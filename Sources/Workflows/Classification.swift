@@ -123,7 +123,7 @@ public enum Classification {
         let image = try Samples.image(file, mode: channels == 1 ? .gray : .rgb, height: size?.height, width: size?.width, limits: limits)
         if size == nil, let problem = sizeProblem(height: image.height, width: image.width) {
             throw ClassificationError(file: file, kind: image.height < minSide || image.width < minSide ? .tooSmall : .tooLarge,
-                                      reason: "image is \(image.height)x\(image.width) (\(image.height * image.width) pixels); " +
+                                      reason: "image is \(image.width) wide × \(image.height) high (\(image.height * image.width) pixels); " +
                                       problem + "; use --size to resize, e.g. --size 512")
         }
         return image
@@ -220,7 +220,7 @@ extension Classification {
             let positions = min(T, max(info.frames, 1)) * info.width * info.height
             guard info.width >= minSide, info.height >= minSide, positions <= maxClipPositions else {
                 throw ClassificationError(file: file, kind: info.width < minSide || info.height < minSide ? .tooSmall : .tooLarge,
-                                          reason: "clip is \(info.height)x\(info.width) with \(T) frames; the model runs on " +
+                                          reason: "clip is \(info.width) wide × \(info.height) high with \(T) frames; the model runs on " +
                                           "\(minSide)x\(minSide) up to \(maxClipPositions) frame pixels in all (use --size or --frames)")
             }
         }

@@ -600,12 +600,12 @@ final class ClassifierCommandTests: XCTestCase {
         var r = try SSMTool.run(["classify", big])
         XCTAssertEqual(r.status, 1)
         let line = try XCTUnwrap(try SSMTool.objects(r.out).first)
-        XCTAssertEqual(line["error"] as? String, "too_large: image is 600x500 (300000 pixels); the model runs on 2x2 up to 262144 pixels (512x512; " +
+        XCTAssertEqual(line["error"] as? String, "too_large: image is 500 wide × 600 high (300000 pixels); the model runs on 2x2 up to 262144 pixels (512x512; " +
                        "inference memory grows with the pixel count, about 2 KB per pixel for the shipped model); use --size to resize, e.g. --size 512")
         r = try SSMTool.run(["classify", big, "--size", "512"])
         XCTAssertEqual(r.status, 0, r.err)
-        for (args, message) in [(["classify", big, "--size", "600x500"], "--size 600x500 is 300000 pixels: the model runs on 2x2 up to 262144 pixels"),
-                                (["evaluate", "--data", dir.path, "--size", "1024"], "--size 1024 is 1048576 pixels"),
+        for (args, message) in [(["classify", big, "--size", "600x500"], "--size 600x500 (600 high × 500 wide) is 300000 pixels: the model runs on 2x2 up to 262144 pixels"),
+                                (["evaluate", "--data", dir.path, "--size", "1024"], "--size 1024 (1024 high × 1024 wide) is 1048576 pixels"),
                                 (["classify", big, "--size", "10x"], "--size '10x' is not a size: give N (square) or HxW (height first), each side 1…2048"),
                                 (["classify", big, "--size", "100000"], "each side 1…2048"),
                                 (["classify", big, "--size", "1"], "the model runs on 2x2 up to")] {

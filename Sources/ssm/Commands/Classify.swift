@@ -26,7 +26,8 @@ struct Classify: ParsableCommand {
             --format json (default), one line per file:
               {"file": "a.png", "label": "shirt", "score": 0.87,
                "top_k": [{"label": "shirt", "score": 0.87}, ...], "size": [28, 28]}
-            videos add "frames" and have "size": [frames, height, width]; audio has "seconds" \
+            "size" is [height, width] as the model ran (videos: [frames, height, width], and \
+            "frames"); audio has "seconds" \
             instead of "size". --format csv: a header, then file,label,score,height,width,top_k,error \
             with top_k as "label:score;label:score".
             A file that cannot be read or classified gets {"file", "error"} (or a CSV row with only \

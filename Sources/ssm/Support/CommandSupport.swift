@@ -20,7 +20,7 @@ extension ImageSize: ExpressibleByArgument {
     /// Refuses sizes an image model is not run on (the same limit as for images at their own size).
     func checkModelInput() throws {
         if let problem = Classification.sizeProblem(height: height, width: width) {
-            throw ValidationError("--size \(self) is \(height * width) pixels: \(problem)")
+            throw ValidationError("--size \(self) (\(height) high × \(width) wide) is \(height * width) pixels: \(problem)")
         }
     }
 }
