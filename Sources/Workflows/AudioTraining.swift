@@ -71,6 +71,18 @@ public enum AudioTrainingError: Error, CustomStringConvertible {
 
 /// Negative log-likelihood of audio under a model, in bits per sample.
 public enum AudioEvaluation {
+    /// NLL of one whole clip in bits per sample, scored in independent windows of at most
+    /// `window` samples (rounded to the model's length multiple), each given silence before it —
+    /// how `ssm score` and `ssm batch` score a file.
+    public static func bitsPerSample(_ model: SashimiAudioModel, clip: AudioClip, window: Int = 32768) throws -> (bits: Double, samples: Int) {
+        let multiple = model.lengthMultiple
+        let step = max(multiple, window / multiple * multiple)
+        let padded = min(step, (clip.classes.count + multiple - 1) / multiple * multiple)
+        let windows = AudioDataset(clips: [clip], sampleRate: model.config.sampleRate, quantizer: model.config.quantization)
+            .evaluationWindows(length: padded)
+        return try bitsPerSample(model, windows: windows, batchSize: 4)
+    }
+
     /// NLL over the real samples of `windows` (padding excluded), batched `batchSize` at a time,
     /// convolution mode without gradients. Returns bits per sample and the number of samples.
     public static func bitsPerSample(_ model: SashimiAudioModel, windows: [(classes: [Int], valid: Int)],

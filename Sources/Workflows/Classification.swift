@@ -215,8 +215,8 @@ extension Classification {
                                     limits: MediaLimits = .default) throws -> FileClassification {
         precondition(model.axes == 3, "classifyClip needs a video model")
         let T = frames ?? model.config.trainSize[0]
+        let info = try VideoFile.info(file, limits: limits)
         if size == nil {
-            let info = try VideoFile.info(file, limits: limits)
             let positions = min(T, max(info.frames, 1)) * info.width * info.height
             guard info.width >= minSide, info.height >= minSide, positions <= maxClipPositions else {
                 throw ClassificationError(file: file, kind: info.width < minSide || info.height < minSide ? .tooSmall : .tooLarge,
@@ -225,7 +225,7 @@ extension Classification {
             }
         }
         let (pixels, grid) = try Samples.clip(file, frames: T, gray: model.config.inputChannels == 1, height: size?.height,
-                                             width: size?.width, limits: limits)
+                                             width: size?.width, info: info, limits: limits)
         return FileClassification(file: file, size: grid, top: try scores(model, Tensor(shape: [1, model.config.inputChannels] + grid, data: pixels),
                                                                           topK: k, file: file))
     }

@@ -43,10 +43,10 @@ public enum Samples {
     /// grid size `[T, H, W]`. Only the kept frames are held in memory.
     ///
     /// A clip with fewer than `frames` frames gives all of its frames, or with `exact`, an
-    /// `.invalidArgument` error.
+    /// `.invalidArgument` error. `info`, when the caller has it already, saves opening the file for it.
     public static func clip(_ file: String, frames: Int, gray: Bool, height: Int? = nil, width: Int? = nil, exact: Bool = false,
-                            limits: MediaLimits = .default) throws -> (pixels: [Float], size: [Int]) {
-        let info = try VideoFile.info(file, limits: limits)
+                            info known: VideoInfo? = nil, limits: MediaLimits = .default) throws -> (pixels: [Float], size: [Int]) {
+        let info = try known ?? VideoFile.info(file, limits: limits)
         guard info.frames >= 1 else { throw MediaError(file: file, reason: .corrupt("the video has no frames")) }
         if exact && info.frames < frames {
             throw MediaError(file: file, reason: .invalidArgument("the video has \(info.frames) frame(s); \(frames) are needed"))

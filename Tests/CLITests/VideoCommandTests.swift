@@ -71,4 +71,41 @@ final class VideoCommandTests: XCTestCase {
         XCTAssertEqual(try SSMTool.objects(r.out).first?["images"] as? Int, 32)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: frames + "/left").count, 8)
     }
+
+    /// The dataset commands refuse empty, malformed and oversized inputs with the reason, and leave no partial output.
+    func testDatasetCommandsRefuseBadInputs() throws {
+        let root = TestSupport.temporaryDirectory("ssm-video-bad")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let empty = root.appendingPathComponent("empty.idx"), flat = root.appendingPathComponent("flat.idx")
+        try Data().write(to: empty)
+        try SyntheticIDX.idx([4, 6, 5], [UInt8](repeating: 9, count: 120)).write(to: flat)
+        let out = root.appendingPathComponent("raw").path
+        for (idx, message) in [(empty.path, "empty"), (flat.path, "expected square IDX images"), (root.appendingPathComponent("none.idx").path, "no such file")] {
+            let r = try SSMTool.run(["dataset", "render-motion", idx, "--out", out, "--clips", "4"])
+            XCTAssertNotEqual(r.status, 0, idx)
+            XCTAssertTrue(r.err.contains(message), "\(idx): \(r.err)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no partial output")
+        }
+        var r = try SSMTool.run(["dataset", "render-motion", flat.path, "--out", out, "--clips", "6"])
+        XCTAssertTrue(r.err.contains("--clips must be a positive multiple of 4"), r.err)
+        r = try SSMTool.run(["dataset", "render-motion", flat.path, "--out", out, "--frames", "100000"])
+        XCTAssertTrue(r.err.contains("--frames must be in 1…1024"), r.err)
+
+        // extract-frames: a damaged clip is skipped and listed (exit 1), the good one written; all damaged: nothing written.
+        let videos = root.appendingPathComponent("videos")
+        try FileManager.default.createDirectory(at: videos.appendingPathComponent("a"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "samples/video/gradients-ffv1.mkv", toPath: videos.appendingPathComponent("a/good.mkv").path)
+        let clip = try Data(contentsOf: URL(fileURLWithPath: "samples/video/gradients-ffv1.mkv"))
+        try clip.prefix(clip.count / 3).write(to: videos.appendingPathComponent("a/cut.mkv"))
+        let frames = root.appendingPathComponent("frames").path
+        r = try SSMTool.run(["dataset", "extract-frames", videos.path, "--out", frames, "--frames", "2"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("skipped 1 unreadable video") && r.err.contains("cut.mkv"), r.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: frames + "/a").sorted(), ["good-0.png", "good-1.png"])
+        try FileManager.default.removeItem(at: videos.appendingPathComponent("a/good.mkv"))
+        r = try SSMTool.run(["dataset", "extract-frames", videos.path, "--out", root.appendingPathComponent("frames2").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("no video could be read; nothing written"), r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("frames2").path))
+    }
 }

@@ -378,12 +378,8 @@ final class BatchRunner {
             line.add("frames", grid[0])
         case .audio(let clip):
             let m = try audio()
-            let rate = m.config.sampleRate, multiple = m.lengthMultiple
-            // Windows of up to 32,768 samples, as `ssm score` does by default.
-            let step = max(multiple, 32768 / multiple * multiple)
-            let padded = min(step, (clip.classes.count + multiple - 1) / multiple * multiple)
-            let windows = AudioDataset(clips: [clip], sampleRate: rate, quantizer: m.config.quantization).evaluationWindows(length: padded)
-            let r = try AudioEvaluation.bitsPerSample(m, windows: windows, batchSize: 4)
+            let rate = m.config.sampleRate
+            let r = try AudioEvaluation.bitsPerSample(m, clip: clip)      // as `ssm score` scores it
             guard r.bits.isFinite else { throw ClassificationError(file: file, kind: .nonFinite, reason: "the model produced non-finite scores") }
             line.add("kind", "audio")
             line.add("samples", clip.classes.count)
@@ -407,8 +403,7 @@ final class BatchRunner {
     /// the path, so a rerun gives the same bytes.
     func continuation(_ file: String, _ clip: AudioClip, model m: SashimiAudioModel, seconds: Double) throws -> String {
         let q = m.config.quantization
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in file.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let hash = fnv1a(file.utf8)
         let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let folder = outURL.appendingPathComponent("continuations")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -41,8 +41,7 @@ struct Score: ParsableCommand {
 
     func run() throws {
         let (m, modelPath) = try loadAudioModel(model)
-        let rate = m.config.sampleRate, q = m.config.quantization, multiple = m.lengthMultiple
-        let step = max(multiple, window / multiple * multiple)
+        let rate = m.config.sampleRate, q = m.config.quantization
         var failed = 0, scoredFiles = 0, totalBits = 0.0, totalSamples = 0
         var scored: [AudioClip] = []
         for p in paths {
@@ -59,9 +58,7 @@ struct Score: ParsableCommand {
                 do {
                     let clip = try AudioDataset.clip(f, sampleRate: rate, quantizer: q)
                     guard !clip.classes.isEmpty else { throw MediaError(file: f, reason: .empty) }
-                    let padded = min(step, (clip.classes.count + multiple - 1) / multiple * multiple)
-                    let windows = AudioDataset(clips: [clip], sampleRate: rate, quantizer: q).evaluationWindows(length: padded)
-                    let r = try AudioEvaluation.bitsPerSample(m, windows: windows, batchSize: 4)
+                    let r = try AudioEvaluation.bitsPerSample(m, clip: clip, window: window)
                     guard r.bits.isFinite else { throw CommandError("the model produced non-finite scores") }
                     line.add("samples", clip.classes.count)
                     line.add("seconds", Double(clip.classes.count) / Double(rate))

@@ -131,7 +131,7 @@ struct TrainClassifier: ParsableCommand {
         if let a = dtMin, let b = dtMax, a > b { throw ValidationError("--dt-min \(a) is larger than --dt-max \(b)") }
         if let size, size.height < 4 || size.width < 4 { throw ValidationError("--size must be at least 4x4 (got \(size))") }
         try size?.checkModelInput()
-        if !resume { _ = try freshConfig(classNames: []) }
+        if !resume { _ = try freshConfig(classNames: [], isVideo: detectVideo()) }
     }
 
     /// Data options remembered in RUN_DIR/run.json so --resume splits the data the same way, and
@@ -165,10 +165,10 @@ struct TrainClassifier: ParsableCommand {
         }
     }
 
-    /// Videos: asked for with --video or --frames, or found in the class folders.
-    var isVideo: Bool { video || frames != nil || (try? ImageFolder.detectKind(data)) == .video }
+    /// Videos: asked for with --video or --frames, or found in the class folders (walks them).
+    func detectVideo() -> Bool { video || frames != nil || (try? ImageFolder.detectKind(data)) == .video }
 
-    func freshConfig(classNames: [String]) throws -> ImageClassifierConfig {
+    func freshConfig(classNames: [String], isVideo: Bool) throws -> ImageClassifierConfig {
         var c = ImageClassifierConfig()
         c.inputChannels = rgb ? 3 : 1
         if isVideo {
@@ -193,7 +193,7 @@ struct TrainClassifier: ParsableCommand {
         return c
     }
 
-    func freshOptions() -> TrainingOptions {
+    func freshOptions(isVideo: Bool) -> TrainingOptions {
         var o = TrainingOptions()
         if let epochs { o.epochs = epochs }
         if let batchSize { o.batchSize = batchSize }
@@ -229,6 +229,8 @@ struct TrainClassifier: ParsableCommand {
     }
 
     func run() throws {
+        // Fresh runs learn once whether the data is video (a resumed run goes by its model).
+        let isVideo = resume ? false : detectVideo()
         let fm = FileManager.default
         let runDir = URL(fileURLWithPath: out)
         let checkpointURL = runDir.appendingPathComponent("checkpoint.safetensors")
@@ -274,11 +276,12 @@ struct TrainClassifier: ParsableCommand {
             if fm.fileExists(atPath: checkpointURL.path) {
                 throw CommandError("\(checkpointURL.path) exists: add --resume to continue that run, or choose another --out")
             }
-            options = freshOptions()
+            options = freshOptions(isVideo: isVideo)
         }
 
         // The data's identity, checked against the run's on --resume.
         let kind: SampleKind = model.map { $0.axes == 3 ? .video : .image } ?? (isVideo ? .video : .image)
+        let video = kind == .video
         let noun = kind == .video ? "clips" : "images"
         let listing = try ImageFolder.listing(data, kind: kind)
         if let empty = listing.emptyClasses.first {
@@ -296,7 +299,7 @@ struct TrainClassifier: ParsableCommand {
 
         // Data.
         let loading = ProgressLine(interval: 10)
-        let trainSize = try model?.config.trainSize ?? freshConfig(classNames: []).trainSize
+        let trainSize = try model?.config.trainSize ?? freshConfig(classNames: [], isVideo: video).trainSize
         // Training clips keep twice the model's frames, for temporal crops.
         let storedFrames = kind == .video ? 2 * trainSize[0] : nil
         var train: ImageDataset
@@ -325,7 +328,7 @@ struct TrainClassifier: ParsableCommand {
         let classifier: ImageClassifier
         if let model { classifier = model } else {
             var rng = SeededRNG(seed: options.seed)
-            classifier = try ImageClassifier(try freshConfig(classNames: train.classNames), rng: &rng)
+            classifier = try ImageClassifier(try freshConfig(classNames: train.classNames, isVideo: video), rng: &rng)
         }
         if let val {
             let (v, s) = try ModelData.load(val, for: classifier, size: trainSize) { d, t in

@@ -125,17 +125,20 @@ func loadAudioModel(_ path: String?) throws -> (SashimiAudioModel, String) {
 /// What `--resume` compares: a fingerprint of a data set's file list (names and sizes, FNV-1a).
 enum DataFingerprint {
     static func of(_ files: [String]) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for f in files {
-            let size = (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int) ?? -1
-            for byte in Array("\(f)\t\(size)\n".utf8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        }
-        return String(format: "%016llx", h)
+        let text = files.map { "\($0)\t\(SystemPath.status($0)?.size ?? -1)\n" }.joined()
+        return String(format: "%016llx", fnv1a(text.utf8))
     }
 }
 
-/// An output folder that appears only when it is complete: ``fill(_:)`` writes into a hidden
-/// staging folder beside the target, ``commit()`` renames it into place; until then (and on any
+/// 64-bit FNV-1a of `bytes` (fingerprints and seeds derived from names; not for security).
+func fnv1a<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return h
+}
+
+/// An output folder that appears only when it is complete: the command writes into the hidden
+/// ``staging`` folder beside the target, ``commit()`` renames it into place; until then (and on any
 /// failure, when the value goes away) nothing is at the target.
 final class StagedFolder {
     let target: URL
