@@ -1,4 +1,5 @@
 #include "ckernels_step.h"
+#include "ckernels_team.h"
 #include "ssm_math.h"
 #include <math.h>
 
@@ -20,12 +21,12 @@ void ssm_step_affine_pack(const float *restrict w, long in, long out, float *res
             }
 }
 
+// Output blocks [b0, b1) of ssm_step_affine.
 SSM_CLONES
-void ssm_step_affine(const float *restrict x, long batch, long in, const float *restrict packed,
-                     const float *restrict bias, long out, float *restrict y, int accumulate) {
+static void ssm_step_affine_blocks(const float *restrict x, long batch, long in, const float *restrict packed,
+                            const float *restrict bias, long out, float *restrict y, int accumulate, long b0, long b1) {
     enum { K = SSM_AFFINE_BLOCK };
-    long blocks = (out + K - 1) / K;
-    for (long ob = 0; ob < blocks; ob++) {
+    for (long ob = b0; ob < b1; ob++) {
         const float *restrict p = packed + ob * in * K;
         long o0 = ob * K, n = out - o0 < K ? out - o0 : K;
         // Every row alike (the same sums in the same order whatever the batch), even and odd
@@ -52,35 +53,102 @@ void ssm_step_affine(const float *restrict x, long batch, long in, const float *
     }
 }
 
+// Work (multiply–adds) below which a kernel stays on one thread: a fork–join costs about as much
+// as this many multiply–adds on this kind of machine.
+#include <stdlib.h>
+static long team_min_work(int which) {
+    static long v[2] = { -1, -1 };
+    if (v[which] < 0) { const char *e = getenv(which ? "SSM_TEAM_MIN_DIAG" : "SSM_TEAM_MIN_WORK"); v[which] = e ? atol(e) : (which ? 4096 : 16384); }
+    return v[which];
+}
+
+static long team_parts(long work, long units, int which) {
+    int t = ssm_team_threads();
+    if (t <= 1 || work < team_min_work(which)) return 1;
+    return units < t ? units : t;
+}
+
+typedef struct {
+    const float *x, *packed, *bias;
+    float *y;
+    long batch, in, out;
+    int accumulate;
+} affine_task;
+
+static void affine_part(void *ctx, long part, long parts) {
+    const affine_task *a = ctx;
+    long blocks = (a->out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
+    ssm_step_affine_blocks(a->x, a->batch, a->in, a->packed, a->bias, a->out, a->y, a->accumulate,
+                           blocks * part / parts, blocks * (part + 1) / parts);
+}
+
+void ssm_step_affine(const float *x, long batch, long in, const float *packed,
+                     const float *bias, long out, float *y, int accumulate) {
+    long blocks = (out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
+    affine_task a = { x, packed, bias, y, batch, in, out, accumulate };
+    ssm_team_run(affine_part, &a, team_parts(batch * in * out, blocks, 0));
+}
+
+// Features [j0, j1) of ssm_step_diagonal, mode by mode with every row of the batch per mode (each
+// mode's coefficients are read once per step whatever the batch).
 SSM_CLONES
-void ssm_step_diagonal(const float *restrict u, long batch, long h, long n, long c,
-                       const float *restrict ar, const float *restrict ai,
-                       const float *restrict br, const float *restrict bi,
-                       const float *restrict cr, const float *restrict ci,
-                       float *restrict sr, float *restrict si, float *restrict y) {
-    for (long b = 0; b < batch; b++) {
-        const float *restrict x = u + b * h;
-        float *restrict yb = y + b * c * h;
-        for (long j = 0; j < c * h; j++) yb[j] = 0;
-        float *restrict pr = sr + b * n * h, *restrict pi = si + b * n * h;
-        // Mode by mode, all features at once: the feature loop vectorises with no reductions.
-        for (long k = 0; k < n; k++) {
-            const float *restrict a_r = ar + k * h, *restrict a_i = ai + k * h;
-            const float *restrict b_r = br + k * h, *restrict b_i = bi + k * h;
-            float *restrict s_r = pr + k * h, *restrict s_i = pi + k * h;
-            for (long j = 0; j < h; j++) {
+static void ssm_step_diagonal_features(const float *restrict u, long batch, long h, long n, long c,
+                                const float *restrict ar, const float *restrict ai,
+                                const float *restrict br, const float *restrict bi,
+                                const float *restrict cr, const float *restrict ci,
+                                float *restrict sr, float *restrict si, float *restrict y, long j0, long j1) {
+    for (long b = 0; b < batch; b++)
+        for (long co = 0; co < c; co++) {
+            float *restrict yc = y + (b * c + co) * h;
+            for (long j = j0; j < j1; j++) yc[j] = 0;
+        }
+    for (long k = 0; k < n; k++) {
+        const float *restrict a_r = ar + k * h, *restrict a_i = ai + k * h;
+        const float *restrict b_r = br + k * h, *restrict b_i = bi + k * h;
+        for (long b = 0; b < batch; b++) {
+            const float *restrict x = u + b * h;
+            float *restrict s_r = sr + (b * n + k) * h, *restrict s_i = si + (b * n + k) * h;
+            for (long j = j0; j < j1; j++) {
                 const float r = s_r[j], m = s_i[j];
                 s_r[j] = a_r[j] * r - a_i[j] * m + b_r[j] * x[j];
                 s_i[j] = a_r[j] * m + a_i[j] * r + b_i[j] * x[j];
             }
             for (long co = 0; co < c; co++) {
                 const float *restrict c_r = cr + (co * n + k) * h, *restrict c_i = ci + (co * n + k) * h;
-                float *restrict yc = yb + co * h;
-                for (long j = 0; j < h; j++) yc[j] += c_r[j] * s_r[j] - c_i[j] * s_i[j];
+                float *restrict yc = y + (b * c + co) * h;
+                for (long j = j0; j < j1; j++) yc[j] += c_r[j] * s_r[j] - c_i[j] * s_i[j];
             }
         }
-        for (long j = 0; j < c * h; j++) yb[j] *= 2;
     }
+    for (long b = 0; b < batch; b++)
+        for (long co = 0; co < c; co++) {
+            float *restrict yc = y + (b * c + co) * h;
+            for (long j = j0; j < j1; j++) yc[j] *= 2;
+        }
+}
+
+typedef struct {
+    const float *u, *ar, *ai, *br, *bi, *cr, *ci;
+    float *sr, *si, *y;
+    long batch, h, n, c;
+} diagonal_task;
+
+static void diagonal_part(void *ctx, long part, long parts) {
+    const diagonal_task *d = ctx;
+    // Ranges of whole 16-float cache lines (rows of 64-byte aligned buffers stay line-aligned when
+    // h is a multiple of 16), so no two threads write to one line.
+    long lines = (d->h + 15) / 16;
+    long j0 = lines * part / parts * 16, j1 = lines * (part + 1) / parts * 16;
+    if (j1 > d->h) j1 = d->h;
+    ssm_step_diagonal_features(d->u, d->batch, d->h, d->n, d->c, d->ar, d->ai, d->br, d->bi, d->cr, d->ci,
+                               d->sr, d->si, d->y, j0, j1);
+}
+
+void ssm_step_diagonal(const float *u, long batch, long h, long n, long c,
+                       const float *ar, const float *ai, const float *br, const float *bi,
+                       const float *cr, const float *ci, float *sr, float *si, float *y) {
+    diagonal_task d = { u, ar, ai, br, bi, cr, ci, sr, si, y, batch, h, n, c };
+    ssm_team_run(diagonal_part, &d, team_parts(batch * n * h * (2 + c), (h + 15) / 16, 1));
 }
 
 SSM_CLONES
@@ -120,4 +188,169 @@ void ssm_step_gelu(float *restrict x, long n) {
 SSM_CLONES
 void ssm_step_add(float *restrict y, const float *restrict x, long n) {
     for (long i = 0; i < n; i++) y[i] += x[i];
+}
+
+// ---- Half-precision weights -------------------------------------------------------------------
+// IEEE binary16 ↔ binary32 by bit manipulation for the portable path (round to nearest even).
+static float half_to_float(unsigned short h) {
+    unsigned int sign = (unsigned int)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) bits = sign;
+        else {                                           // subnormal: normalise
+            int e = -1;
+            do { e++; man <<= 1; } while (!(man & 0x400));
+            bits = sign | ((unsigned int)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
+        }
+    } else if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
+    else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    union { unsigned int u; float f; } r = { bits };
+    return r.f;
+}
+
+static unsigned short float_to_half(float f) {
+    union { float f; unsigned int u; } v = { f };
+    unsigned int sign = (v.u >> 16) & 0x8000, a = v.u & 0x7fffffff;
+    if (a >= 0x7f800000u) return (unsigned short)(sign | 0x7c00 | (a > 0x7f800000u ? 0x200 : 0));
+    if (a >= 0x477ff000u) return (unsigned short)(sign | 0x7c00);          // rounds past 65504: ∞
+    if (a < 0x38800000u) {                                                  // below 2^−14: subnormal or 0
+        if (a < 0x33000000u) return (unsigned short)sign;                   // < 2^−25 rounds to 0
+        unsigned int e = a >> 23, man = (a & 0x7fffff) | 0x800000;
+        unsigned int shift = 126 - e;                                       // 14 − (e − 127) + 13 − 1 + 1
+        unsigned int q = man >> shift, rem = man & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+        if (rem > halfway || (rem == halfway && (q & 1))) q++;
+        return (unsigned short)(sign | q);
+    }
+    unsigned int q = ((a >> 13) - ((127 - 15) << 10)), rem = a & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (q & 1))) q++;
+    return (unsigned short)(sign | q);
+}
+
+float ssm_half_to_float(unsigned short h) { return half_to_float(h); }
+unsigned short ssm_float_to_half(float f) { return float_to_half(f); }
+
+int ssm_step_affine_pack_f16(const float *restrict w, long in, long out, unsigned short *restrict packed) {
+    for (long i = 0; i < in * out; i++) if (!(w[i] <= 65504.0f && w[i] >= -65504.0f)) return -1;
+    long blocks = (out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
+    for (long ob = 0; ob < blocks; ob++)
+        for (long i = 0; i < in; i++)
+            for (long l = 0; l < SSM_AFFINE_BLOCK; l++) {
+                long o = ob * SSM_AFFINE_BLOCK + l;
+                packed[(ob * in + i) * SSM_AFFINE_BLOCK + l] = o < out ? float_to_half(w[o * in + i]) : 0;
+            }
+    return 0;
+}
+
+// The same sums as ssm_step_affine_blocks (even and odd inputs in two accumulators per lane, in
+// input order, each a fused multiply–add), with each weight widened from half precision first.
+static void affine_f16_portable(const float *restrict x, long batch, long in, const unsigned short *restrict packed,
+                                const float *restrict bias, long out, float *restrict y, int accumulate, long b0, long b1) {
+    enum { K = SSM_AFFINE_BLOCK };
+    for (long ob = b0; ob < b1; ob++) {
+        const unsigned short *restrict p = packed + ob * in * K;
+        long o0 = ob * K, n = out - o0 < K ? out - o0 : K;
+        for (long b = 0; b < batch; b++) {
+            float a0[K], a1[K];
+            for (long l = 0; l < K; l++) { a0[l] = 0; a1[l] = 0; }
+            const float *restrict x0 = x + b * in;
+            long i = 0;
+            for (; i + 2 <= in; i += 2) {
+                const float u = x0[i], v = x0[i + 1];
+                const unsigned short *restrict w = p + i * K;
+                for (long l = 0; l < K; l++) { a0[l] = fmaf(u, half_to_float(w[l]), a0[l]); a1[l] = fmaf(v, half_to_float(w[K + l]), a1[l]); }
+            }
+            for (; i < in; i++) {
+                const unsigned short *restrict w = p + i * K;
+                for (long l = 0; l < K; l++) a0[l] = fmaf(x0[i], half_to_float(w[l]), a0[l]);
+            }
+            float *restrict y0 = y + b * out + o0;
+            for (long l = 0; l < n; l++) y0[l] = (accumulate ? y0[l] : 0) + (bias ? bias[o0 + l] : 0) + a0[l] + a1[l];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx2,fma,f16c")))
+static void affine_f16_avx2(const float *restrict x, long batch, long in, const unsigned short *restrict packed,
+                            const float *restrict bias, long out, float *restrict y, int accumulate, long b0, long b1) {
+    enum { K = SSM_AFFINE_BLOCK };
+    for (long ob = b0; ob < b1; ob++) {
+        const unsigned short *restrict p = packed + ob * in * K;
+        long o0 = ob * K, n = out - o0 < K ? out - o0 : K;
+        for (long b = 0; b < batch; b++) {
+            __m256 e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, d0 = e0, d1 = e0, d2 = e0, d3 = e0;
+            const float *restrict x0 = x + b * in;
+            long i = 0;
+            for (; i + 2 <= in; i += 2) {
+                const __m256 u = _mm256_broadcast_ss(x0 + i), v = _mm256_broadcast_ss(x0 + i + 1);
+                const __m128i *q = (const __m128i *)(p + i * K);
+                e0 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q)), e0);
+                e1 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 1)), e1);
+                e2 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 2)), e2);
+                e3 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 3)), e3);
+                d0 = _mm256_fmadd_ps(v, _mm256_cvtph_ps(_mm_loadu_si128(q + 4)), d0);
+                d1 = _mm256_fmadd_ps(v, _mm256_cvtph_ps(_mm_loadu_si128(q + 5)), d1);
+                d2 = _mm256_fmadd_ps(v, _mm256_cvtph_ps(_mm_loadu_si128(q + 6)), d2);
+                d3 = _mm256_fmadd_ps(v, _mm256_cvtph_ps(_mm_loadu_si128(q + 7)), d3);
+            }
+            if (i < in) {
+                const __m256 u = _mm256_broadcast_ss(x0 + i);
+                const __m128i *q = (const __m128i *)(p + i * K);
+                e0 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q)), e0);
+                e1 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 1)), e1);
+                e2 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 2)), e2);
+                e3 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 3)), e3);
+            }
+            float a0[K], a1[K];
+            _mm256_storeu_ps(a0, e0); _mm256_storeu_ps(a0 + 8, e1); _mm256_storeu_ps(a0 + 16, e2); _mm256_storeu_ps(a0 + 24, e3);
+            _mm256_storeu_ps(a1, d0); _mm256_storeu_ps(a1 + 8, d1); _mm256_storeu_ps(a1 + 16, d2); _mm256_storeu_ps(a1 + 24, d3);
+            float *restrict y0 = y + b * out + o0;
+            for (long l = 0; l < n; l++) y0[l] = (accumulate ? y0[l] : 0) + (bias ? bias[o0 + l] : 0) + a0[l] + a1[l];
+        }
+    }
+}
+#endif
+
+typedef void (*affine_f16_fn)(const float *, long, long, const unsigned short *, const float *, long, float *, int, long, long);
+
+static affine_f16_fn affine_f16_kernel(void) {
+    static affine_f16_fn chosen = 0;
+    if (!chosen) {
+#if defined(__x86_64__)
+        __builtin_cpu_init();
+        chosen = (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+            ? affine_f16_avx2 : affine_f16_portable;
+#else
+        chosen = affine_f16_portable;
+#endif
+    }
+    return chosen;
+}
+
+typedef struct {
+    const float *x, *bias;
+    const unsigned short *packed;
+    float *y;
+    long batch, in, out;
+    int accumulate;
+    affine_f16_fn fn;
+} affine_f16_task;
+
+static void affine_f16_part(void *ctx, long part, long parts) {
+    const affine_f16_task *a = ctx;
+    long blocks = (a->out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
+    a->fn(a->x, a->batch, a->in, a->packed, a->bias, a->out, a->y, a->accumulate,
+          blocks * part / parts, blocks * (part + 1) / parts);
+}
+
+void ssm_step_affine_f16(const float *x, long batch, long in, const unsigned short *packed,
+                         const float *bias, long out, float *y, int accumulate) {
+    long blocks = (out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
+    affine_f16_task a = { x, bias, packed, y, batch, in, out, accumulate, affine_f16_kernel() };
+    ssm_team_run(affine_f16_part, &a, team_parts(batch * in * out, blocks, 0));
+}
+
+void ssm_step_affine_f16_portable(const float *x, long batch, long in, const unsigned short *packed,
+                                  const float *bias, long out, float *y, int accumulate) {
+    affine_f16_portable(x, batch, in, packed, bias, out, y, accumulate, 0, (out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK);
 }

@@ -95,16 +95,19 @@ public final class AudioStepper {
     /// The logits of the last step, `(batch, K)`.
     public let logits: StepBuffer
 
-    public init(_ model: SashimiAudioModel, batch: Int) {
+    /// `weights`: how the step's affine maps store their weights (``StepWeightPrecision``); the
+    /// SSM coefficients and all activations stay in Float either way.
+    public init(_ model: SashimiAudioModel, batch: Int, weights: StepWeightPrecision = .f32) {
         self.model = model
         self.batch = batch
         classes = model.classes
         let h = model.config.backbone.dModel
-        state = model.backbone.defaultState(batch: batch)
+        (state, head) = StepAffine.$packing.withValue(weights) {
+            (model.backbone.defaultState(batch: batch), StepAffine(weight: model.head.weight.value, bias: model.head.bias?.value))
+        }
         table = StepBuffer(copying: model.embedding.weight.value.data)
         x = StepBuffer(batch * h)
         y = StepBuffer(batch * h)
-        head = StepAffine(weight: model.head.weight.value, bias: model.head.bias?.value)
         logits = StepBuffer(batch * classes)
     }
 

@@ -4,6 +4,8 @@
 // Kernels of one recurrent (generation) step: small row-batched products and element-wise passes
 // over (batch, features) buffers, compiled for AVX2/FMA with a portable fallback chosen at load time.
 // At batch 1 these are matrix–vector products, where a library GEMM's per-call overhead dominates.
+// The affine and diagonal steps split their outputs over the fork–join team (ckernels_team.h) when
+// it is on and the work is large enough; results do not depend on the split.
 
 // Outputs per block of the packed affine weights.
 #define SSM_AFFINE_BLOCK 32
@@ -15,6 +17,23 @@ void ssm_step_affine_pack(const float *w, long in, long out, float *packed);
 // ssm_step_affine_pack; `bias` may be NULL (then 0). When `accumulate` is non-zero, y is added to.
 void ssm_step_affine(const float *x, long batch, long in, const float *packed, const float *bias, long out,
                      float *y, int accumulate);
+
+// Half-precision weights (IEEE binary16, accumulation in Float): half the bytes to stream per step.
+// Packs W like ssm_step_affine_pack, each weight rounded to the nearest half; returns -1 (and packs
+// nothing useful) when a weight is not finite or beyond ±65504, else 0.
+int ssm_step_affine_pack_f16(const float *w, long in, long out, unsigned short *packed);
+
+// ssm_step_affine with weights packed by ssm_step_affine_pack_f16 (AVX2/F16C when the CPU has it).
+void ssm_step_affine_f16(const float *x, long batch, long in, const unsigned short *packed, const float *bias, long out,
+                         float *y, int accumulate);
+
+// The portable path of ssm_step_affine_f16 (for tests: it must agree with the vector path bit for bit).
+void ssm_step_affine_f16_portable(const float *x, long batch, long in, const unsigned short *packed, const float *bias,
+                                  long out, float *y, int accumulate);
+
+// binary16 ↔ binary32 conversions of the portable path (round to nearest even).
+float ssm_half_to_float(unsigned short h);
+unsigned short ssm_float_to_half(float f);
 
 // One step of H independent diagonal complex SSMs with n = N/2 modes and c outputs each, planar
 // and mode-major (features contiguous):

@@ -81,14 +81,17 @@ extension SequenceLayer {
     }
 }
 
-/// A float buffer owned by a step state: allocated once, zero-filled, freed with its owner.
+/// A float buffer owned by a step state: allocated once, zero-filled, freed with its owner. Aligned
+/// to 64 bytes (a cache line), so that the step team's threads, which split rows at multiples of 16
+/// floats, never write to the same line.
 public final class StepBuffer {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
 
     public init(_ count: Int) {
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
@@ -98,36 +101,84 @@ public final class StepBuffer {
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 
-    deinit { pointer.deallocate() }
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 
     public func zero() { pointer.update(repeating: 0, count: count) }
+}
+
+/// How a step-mode affine map stores its weights.
+public enum StepWeightPrecision: String, Sendable, CaseIterable {
+    /// Float: the step computes exactly what the convolution mode computes, up to summation order.
+    case f32
+    /// IEEE half precision (accumulation in Float): half the bytes to stream per step, each weight
+    /// rounded to 11 significant bits (relative error ≤ 2⁻¹¹).
+    case f16
 }
 
 /// A position-wise affine map prepared for step mode: `y = x Wᵀ + b` with `W` packed in blocks of
 /// 32 outputs (``ssm_step_affine_pack``) so that each step streams the weights once, in order, into
 /// register accumulators (at batch 1 a library GEMM's call overhead would dominate).
+///
+/// The weights are stored as ``precision`` says: the scoped ``packing`` setting when the map was made
+/// (``StepWeightPrecision/f32`` unless a caller wraps state creation in `StepAffine.$packing.withValue`),
+/// falling back to Float when a weight does not fit a half (beyond ±65504 or not finite).
 public struct StepAffine {
     public let inFeatures: Int, outFeatures: Int
-    let packed: StepBuffer
+    public let precision: StepWeightPrecision
+    let packed: StepBuffer?
+    let packedHalf: StepHalfBuffer?
     let bias: StepBuffer?
 
+    /// Weight storage for maps made in this scope (task-local, so concurrent callers do not see each other's).
+    @TaskLocal public static var packing: StepWeightPrecision = .f32
+
     /// From a weight `(out, in)` (or `(out, in, 1)`, a 1×1 convolution) and an optional bias `(out)`.
-    public init(weight: Tensor, bias: Tensor?) {
+    public init(weight: Tensor, bias: Tensor?, precision wanted: StepWeightPrecision = StepAffine.packing) {
         precondition(weight.rank == 2 || (weight.rank == 3 && weight.shape[2] == 1), "affine weight must be (out, in) or (out, in, 1), got \(weight.shape)")
         let (o, i) = (weight.shape[0], weight.shape[1])
         inFeatures = i; outFeatures = o
         let block = Int(SSM_AFFINE_BLOCK)
-        let p = StepBuffer((o + block - 1) / block * block * i)
-        weight.data.withUnsafeBufferPointer { ssm_step_affine_pack($0.baseAddress!, i, o, p.pointer) }
-        packed = p
+        let count = (o + block - 1) / block * block * i
+        var half: StepHalfBuffer?
+        if wanted == .f16 {
+            let h = StepHalfBuffer(count)
+            let status = weight.data.withUnsafeBufferPointer { ssm_step_affine_pack_f16($0.baseAddress!, i, o, h.pointer) }
+            if status == 0 { half = h }
+        }
+        if let half {
+            packedHalf = half; packed = nil; precision = .f16
+        } else {
+            let p = StepBuffer(count)
+            weight.data.withUnsafeBufferPointer { ssm_step_affine_pack($0.baseAddress!, i, o, p.pointer) }
+            packed = p; packedHalf = nil; precision = .f32
+        }
         if let bias { precondition(bias.shape == [o], "affine bias must be [\(o)], got \(bias.shape)") }
         self.bias = bias.map { StepBuffer(copying: $0.data) }
     }
 
     /// `y (B, out) = x (B, in) Wᵀ + b`, or `y += …` when `accumulate`.
     public func apply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        ssm_step_affine(x, batch, inFeatures, packed.pointer, bias?.pointer, outFeatures, y, accumulate ? 1 : 0)
+        if let packed {
+            ssm_step_affine(x, batch, inFeatures, packed.pointer, bias?.pointer, outFeatures, y, accumulate ? 1 : 0)
+        } else {
+            ssm_step_affine_f16(x, batch, inFeatures, packedHalf!.pointer, bias?.pointer, outFeatures, y, accumulate ? 1 : 0)
+        }
     }
+}
+
+/// Half-precision weights (bit patterns) owned by a ``StepAffine``, 64-byte aligned.
+public final class StepHalfBuffer {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<UInt16>
+
+    public init(_ count: Int) {
+        self.count = count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 2, alignment: 64)
+            .bindMemory(to: UInt16.self, capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 }
 
 /// `activation(layer(x))`: a pointwise activation after any sequence layer (e.g. GELU after an
@@ -154,5 +205,21 @@ public final class ActivatedLayer: SequenceLayer {
         guard layer.step(x, into: y, state: state) else { return false }
         activation.applyInPlace(UnsafeMutableBufferPointer(start: y, count: state.batch * outputFeatures))
         return true
+    }
+}
+
+/// The fork–join team of the step kernels (``ssm_team_set_threads``): the affine and diagonal steps
+/// split their outputs over it when they are large enough. Turn it on only around a loop that owns
+/// the cores — one generation run, not inside ``Parallel/forEach(_:_:)`` workers — since its threads
+/// spin between kernels. Outputs are bit-identical with or without it.
+public enum StepTeam {
+    public static var threads: Int { Int(ssm_team_threads()) }
+
+    /// Runs `body` with the team at `threads` threads (1 = off), then restores the previous setting.
+    public static func with<T>(threads: Int, _ body: () throws -> T) rethrows -> T {
+        let saved = ssm_team_threads()
+        ssm_team_set_threads(Int32(max(1, threads)))
+        defer { ssm_team_set_threads(saved) }
+        return try body()
     }
 }
