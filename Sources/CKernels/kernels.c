@@ -8,19 +8,6 @@
 #define SSM_CLONES
 #endif
 
-// Σ a[i]·b[i] in eight interleaved partial sums (vectorised; the order differs from a serial sum).
-static inline float dot_product(const float *restrict a, const float *restrict b, long n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    long i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
-    float s = 0;
-    for (; i < n; i++) s += a[i] * b[i];
-    for (int l = 0; l < 8; l++) s += acc[l];
-    return s;
-}
-
-
 SSM_CLONES
 void ssm_skip_gelu_forward(const float *restrict y, const float *restrict u, float d, float *restrict out,
                            float *restrict z, long n) {
@@ -47,7 +34,7 @@ float ssm_skip_gelu_backward(const float *restrict g, const float *restrict z, c
         dz[i] = g[i] * (cdf + v * pdf);
     }
     if (du) for (long i = 0; i < n; i++) du[i] = d * dz[i];
-    return dot_product(dz, u, n);
+    return ssm_dot_product(dz, u, n);
 }
 
 SSM_CLONES

@@ -7,6 +7,11 @@
 #define SSM_CLONES
 #endif
 
+// The state loops run in blocks of eight lanes (one AVX register) with the sums over the states
+// kept per lane and added at the end, so they vectorise for any n (a serial sum would not); the
+// states that do not fill a block run one at a time.
+#define LANES 8
+
 SSM_CLONES
 void ssm_selective_scan_row(const float *restrict u, const float *restrict dt, const float *restrict a,
                             const float *restrict b, const float *restrict c, long L, long n,
@@ -15,11 +20,20 @@ void ssm_selective_scan_row(const float *restrict u, const float *restrict dt, c
     for (long t = 0; t < L; t++) {
         const float d = dt[t], x = u[t];
         const float *bt = b + t * n, *ct = c + t * n;
+        float lane[LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
+        long k = 0;
+        for (; k + LANES <= n; k += LANES)
+            for (int l = 0; l < LANES; l++) {
+                float v = ssm_fast_exp(d * a[k + l]) * h[k + l] + d * bt[k + l] * x;
+                h[k + l] = v;
+                lane[l] += ct[k + l] * v;
+            }
         float acc = 0;
-        for (long k = 0; k < n; k++) {
+        for (; k < n; k++) {
             h[k] = ssm_fast_exp(d * a[k]) * h[k] + d * bt[k] * x;
             acc += ct[k] * h[k];
         }
+        for (int l = 0; l < LANES; l++) acc += lane[l];
         y[t] = acc;
     }
 }
@@ -30,35 +44,50 @@ void ssm_selective_scan_row_backward(const float *restrict u, const float *restr
                                      long L, long n, float *restrict hs, float *restrict at, float *restrict dh,
                                      float *restrict du, float *restrict ddt, float *restrict da,
                                      float *restrict db, float *restrict dc) {
-    // States after each step and the decays a_t = exp(dt·A).
+    // hs row t + 1 holds the state after step t (row 0 is h_{−1} = 0); at row t the decay
+    // a_t = exp(dt_t·A) (row L is a_L = 0, no step after the last).
+    for (long k = 0; k < n; k++) { hs[k] = 0; at[L * n + k] = 0; dh[k] = 0; }
     for (long t = 0; t < L; t++) {
         const float d = dt[t], x = u[t];
-        const float *bt = b + t * n, *prev = t > 0 ? hs + (t - 1) * n : 0;
-        float *ht = hs + t * n, *et = at + t * n;
+        const float *bt = b + t * n, *prev = hs + t * n;
+        float *ht = hs + (t + 1) * n, *et = at + t * n;
         for (long k = 0; k < n; k++) {
             float e = ssm_fast_exp(d * a[k]);
             et[k] = e;
-            ht[k] = e * (prev ? prev[k] : 0) + d * bt[k] * x;
+            ht[k] = e * prev[k] + d * bt[k] * x;
         }
     }
-    for (long k = 0; k < n; k++) dh[k] = 0;
     for (long t = L - 1; t >= 0; t--) {
-        const float d = dt[t], x = u[t], gt = g[t];
-        const float *bt = b + t * n, *ct = c + t * n, *et = at + t * n;
-        const float *next = t + 1 < L ? at + (t + 1) * n : 0, *prev = t > 0 ? hs + (t - 1) * n : 0;
+        const float d = dt[t], x = u[t], gt = g[t], dx = d * x;
+        const float *bt = b + t * n, *ct = c + t * n, *et = at + t * n, *next = at + (t + 1) * n;
+        const float *prev = hs + t * n, *ht = hs + (t + 1) * n;
         float *dbt = db + t * n, *dct = dc + t * n;
-        const float *ht = hs + t * n;
+        float lb[LANES] = {0, 0, 0, 0, 0, 0, 0, 0}, la[LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
+        long k = 0;
+        for (; k + LANES <= n; k += LANES)
+            for (int l = 0; l < LANES; l++) {
+                long i = k + l;
+                float v = next[i] * dh[i] + gt * ct[i];                 // dh_t
+                dh[i] = v;
+                float ah = et[i] * prev[i];                             // a_t h_{t−1}
+                lb[l] += v * bt[i];
+                la[l] += v * a[i] * ah;
+                da[i] += d * v * ah;
+                dbt[i] += v * dx;
+                dct[i] += gt * ht[i];
+            }
         float sumB = 0, sumA = 0;
-        for (long k = 0; k < n; k++) {
-            float v = (next ? next[k] * dh[k] : 0) + gt * ct[k];      // dh_t
+        for (; k < n; k++) {
+            float v = next[k] * dh[k] + gt * ct[k];
             dh[k] = v;
-            float ah = et[k] * (prev ? prev[k] : 0);                  // a_t h_{t−1}
+            float ah = et[k] * prev[k];
             sumB += v * bt[k];
             sumA += v * a[k] * ah;
             da[k] += d * v * ah;
-            dbt[k] += v * d * x;
+            dbt[k] += v * dx;
             dct[k] += gt * ht[k];
         }
+        for (int l = 0; l < LANES; l++) { sumB += lb[l]; sumA += la[l]; }
         du[t] = d * sumB;
         ddt[t] = x * sumB + sumA;
     }

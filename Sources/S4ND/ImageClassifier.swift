@@ -143,17 +143,29 @@ public final class S4NDBlock: Layer {
     func apply(_ z: Variable, spatialAxes: [Int], rates: [Float]) -> Variable {
         if let s4nd { return s4nd.forward(channelsFirst: z, spatialAxes: spatialAxes, rates: rates) }
         var y = z
+        func inverse(_ perm: [Int]) -> [Int] {
+            var inv = [Int](repeating: 0, count: perm.count)
+            for (k, p) in perm.enumerated() { inv[p] = k }
+            return inv
+        }
         for (i, axis) in spatialAxes.enumerated() {
-            // (H, …, L, …) → (rest, H, L): every other axis becomes batch for the 1-D block.
             let shape = y.shape
             let rest = (1..<shape.count).filter { $0 != axis }
+            let rows = rest.reduce(1) { $0 * shape[$1] }
+            if let layer = axes[i] as? any ChannelsFirstSequenceLayer, layer.runsChannelsFirst {
+                // (H, …, L, …) → (H, rest, L): features stay first, so the last axis needs no copy.
+                let perm = [0] + rest + [axis]
+                let identity = perm == Array(0..<perm.count)
+                let moved = identity ? y : y.permuted(perm)
+                let out = layer.forward(channelsFirst: moved.reshaped([shape[0], rows, shape[axis]]), rate: rates[i]).reshaped(moved.shape)
+                y = identity ? out : out.permuted(inverse(perm))
+                continue
+            }
+            // (H, …, L, …) → (rest, H, L): every other axis becomes batch for the 1-D block.
             let perm = rest + [0, axis]
             let moved = y.permuted(perm)
-            let rows = rest.reduce(1) { $0 * shape[$1] }
             let out = axes[i].forward(moved.reshaped([rows, shape[0], shape[axis]]), rate: rates[i])
-            var inverse = [Int](repeating: 0, count: perm.count)
-            for (k, p) in perm.enumerated() { inverse[p] = k }
-            y = out.reshaped(moved.shape).permuted(inverse)
+            y = out.reshaped(moved.shape).permuted(inverse(perm))
         }
         return y
     }

@@ -4,6 +4,7 @@
 #include "ssm_math.h"
 #include "ckernels_step.h"
 #include "ckernels_scan.h"
+#include "ckernels_mamba.h"
 
 // Element-wise kernels of the S4 models, compiled for AVX2/FMA with a portable fallback chosen at
 // load time. Each works on one contiguous run of `n` floats; callers parallelise over runs.

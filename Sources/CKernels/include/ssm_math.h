@@ -41,4 +41,17 @@ static inline float ssm_normal_cdf(float x, float *pdf) {
 // Logistic sigmoid 1/(1 + e^-x).
 static inline float ssm_sigmoid(float x) { return 1 / (1 + ssm_fast_exp(-x)); }
 
+// Σ a[i]·b[i] in eight interleaved partial sums (vectorised; the order differs from a serial sum).
+// Shared by the C kernels.
+static inline float ssm_dot_product(const float *restrict a, const float *restrict b, long n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
+    float s = 0;
+    for (; i < n; i++) s += a[i] * b[i];
+    for (int l = 0; l < 8; l++) s += acc[l];
+    return s;
+}
+
 #endif

@@ -55,8 +55,9 @@ public enum BlockKind: String, CaseIterable, Codable, Sendable {
 }
 
 /// `forward(x) + flip(backward(flip(x)))` over the sequence axis: a bidirectional layer from two
-/// causal ones (for Mamba on images). Parameters `forward.*`, `backward.*`. No step mode.
-public final class BidirectionalLayer: SequenceLayer {
+/// causal ones (for Mamba on images), also on the channel-first layout. Parameters `forward.*`,
+/// `backward.*`. No step mode.
+public final class BidirectionalLayer: ChannelsFirstSequenceLayer {
     public let forwardLayer: any SequenceLayer, backwardLayer: any SequenceLayer
 
     public init(forward: any SequenceLayer, backward: any SequenceLayer) {
@@ -74,6 +75,21 @@ public final class BidirectionalLayer: SequenceLayer {
 
     public func forward(_ x: Variable, rate: Float) -> Variable {
         forwardLayer.forward(x, rate: rate) + backwardLayer.forward(x.reversedLast(), rate: rate).reversedLast()
+    }
+
+    /// Native when both directions run channel-first.
+    public var runsChannelsFirst: Bool {
+        [forwardLayer, backwardLayer].allSatisfy { ($0 as? any ChannelsFirstSequenceLayer)?.runsChannelsFirst == true }
+    }
+
+    /// `(H, S, L)`: the same sum with each direction channel-first (transposed to `(S, H, L)` and
+    /// back for a direction that cannot).
+    public func forward(channelsFirst x: Variable, rate: Float) -> Variable {
+        func run(_ layer: any SequenceLayer, _ v: Variable) -> Variable {
+            if let cf = layer as? any ChannelsFirstSequenceLayer, cf.runsChannelsFirst { return cf.forward(channelsFirst: v, rate: rate) }
+            return layer.forward(v.permuted([1, 0, 2]), rate: rate).permuted([1, 0, 2])
+        }
+        return run(forwardLayer, x) + run(backwardLayer, x.reversedLast()).reversedLast()
     }
 
     public func defaultState(batch: Int) -> any StepState { preconditionFailure("a bidirectional layer has no step mode") }

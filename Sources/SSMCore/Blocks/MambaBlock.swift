@@ -15,10 +15,11 @@ import Foundation
 /// no weight decay (the reference's `_no_weight_decay`); Mamba has no separate SSM learning rate, so
 /// they keep the base one (`.noDecay`). Initialisation as the reference: `A_log = log(1…N)`, `D = 1`,
 /// `dt_proj.bias = softplus⁻¹(dt)` with `dt ~ logU[dt_min, dt_max]` floored at 1e−4, `dt_proj.weight ~
-/// U(±R^{−½})`, PyTorch defaults elsewhere. Layout `(B, H, L)`. Rates other than 1 scale `Δ`
+/// U(±R^{−½})`, PyTorch defaults elsewhere. Layout `(B, H, L)`, or `(H, S, L)` through
+/// ``forward(channelsFirst:rate:)`` (the one implementation). Rates other than 1 scale `Δ`
 /// (a resolution change read as in S4; the reference has none). Step mode: a shift register of the
 /// last `W` conv inputs and the `(E, N)` state.
-public final class MambaBlock: SequenceLayer {
+public final class MambaBlock: ChannelsFirstSequenceLayer {
     public let features: Int, inner: Int, stateSize: Int, convWidth: Int, dtRank: Int
     public let inProj: Linear, xProj: Linear, dtProj: Linear, outProj: Linear
     public let convWeight: Variable, convBias: Variable, aLog: Variable, d: Variable
@@ -58,25 +59,34 @@ public final class MambaBlock: SequenceLayer {
     public var inputFeatures: Int { features }
     public var outputFeatures: Int { features }
 
-    static func silu(_ x: Variable) -> Variable { x * sigmoid(x) }
-
+    /// `(B, H, L) → (B, H, L)`: ``forward(channelsFirst:rate:)`` between two transposes.
     public func forward(_ u: Variable, rate: Float) -> Variable {
         precondition(u.value.rank == 3 && u.shape[1] == features, "Mamba expects (B, \(features), L), got \(u.shape)")
-        let L = u.shape[2], (e, n, r, w) = (inner, stateSize, dtRank, convWidth)
-        let xz = inProj.channels(u)                                                 // (B, 2E, L)
-        let x0 = xz.slice(axis: 1, 0..<e), z = xz.slice(axis: 1, e..<(2 * e))
-        // Causal depthwise conv: Σ_k w[e, k]·x[t − (W−1) + k] + bias.
-        let padded = x0.padded(axis: 2, before: w - 1, after: 0)
-        var conv = convBias.reshaped([1, e, 1]) + padded.slice(axis: 2, 0..<L) * convWeight.slice(axis: 2, 0..<1).reshaped([1, e, 1])
-        for k in 1..<w { conv = conv + padded.slice(axis: 2, k..<(k + L)) * convWeight.slice(axis: 2, k..<(k + 1)).reshaped([1, e, 1]) }
-        let x = Self.silu(conv)                                                     // (B, E, L)
-        let dbl = xProj.channels(x)                                                 // (B, R + 2N, L)
-        let dtr = dbl.slice(axis: 1, 0..<r), bm = dbl.slice(axis: 1, r..<(r + n)), cm = dbl.slice(axis: 1, (r + n)..<(r + 2 * n))
-        var delta = softplus(dtProj.channels(dtr))                                  // (B, E, L)
-        if rate != 1 { delta = delta * rate }
+        return forward(channelsFirst: u.permuted([1, 0, 2]), rate: rate).permuted([1, 0, 2])
+    }
+
+    public var runsChannelsFirst: Bool { true }
+
+    /// `(H, S, L) → (H, S, L)` with `S` sequences: every per-position map is one GEMM over all
+    /// `S·L` positions, the two halves of `in_proj` are computed apart (no slice of the doubled
+    /// tensor), and the element-wise chain is three fused ops (``causalConvSiLU(_:weight:bias:)``,
+    /// ``softplus(_:scale:)``, ``mambaGate(_:_:d:z:)``) around
+    /// ``selectiveScan(channelsFirst:delta:a:b:c:)``.
+    public func forward(channelsFirst u: Variable, rate: Float) -> Variable {
+        precondition(u.value.rank == 3 && u.shape[0] == features, "Mamba expects (\(features), S, L), got \(u.shape)")
+        let (S, L) = (u.shape[1], u.shape[2]), (e, n, r) = (inner, stateSize, dtRank)
+        let flat = u.reshaped([1, features, S * L])
+        let x0 = linearChannels(flat, inProj.weight.slice(axis: 0, 0..<e), inProj.bias?.slice(axis: 0, 0..<e))
+        let z = linearChannels(flat, inProj.weight.slice(axis: 0, e..<(2 * e)), inProj.bias?.slice(axis: 0, e..<(2 * e)))
+        let x = causalConvSiLU(x0.reshaped([e, S, L]), weight: convWeight, bias: convBias)            // (E, S, L)
+        let dbl = xProj.channels(x.reshaped([1, e, S * L]))                                            // (1, R + 2N, S·L)
+        let dtr = dbl.slice(axis: 1, 0..<r)
+        let bm = dbl.slice(axis: 1, r..<(r + n)).reshaped([n, S, L]), cm = dbl.slice(axis: 1, (r + n)..<(r + 2 * n)).reshaped([n, S, L])
+        let delta = softplus(dtProj.channels(dtr), scale: rate).reshaped([e, S, L])                    // Δ·rate
         let a = exp(aLog) * -1
-        let y = selectiveScan(u: x, delta: delta, a: a, b: bm, c: cm) + x * d.reshaped([1, e, 1])
-        return outProj.channels(y * Self.silu(z))
+        let y = selectiveScan(channelsFirst: x, delta: delta, a: a, b: bm, c: cm)
+        let gated = mambaGate(y, x, d: d, z: z.reshaped([e, S, L]))                                   // (y + D⊙x)⊙SiLU(z)
+        return outProj.channels(gated.reshaped([1, e, S * L])).reshaped([features, S, L])
     }
 
     public var hasStepMode: Bool { true }

@@ -1,4 +1,22 @@
 /// Index selection and reversal along the last axis, for the Liquid-S4 input products and time flips.
+extension Tensor {
+    /// The last axis reversed (rows in parallel when the tensor is big).
+    public func reversedLast() -> Tensor {
+        let n = shape.last ?? 0, rows = count / max(n, 1)
+        var out = Tensor.uninitialized(count)
+        data.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { o in
+            guard let src = p.baseAddress, let dst = o.baseAddress else { return }
+            Parallel.forEachChunk(rows, minimumChunk: max(1, (1 << 16) / max(n, 1))) { range in
+                for r in range {
+                    let s = src + r * n, d = dst + r * n
+                    for j in 0..<n { d[j] = s[n - 1 - j] }
+                }
+            }
+        } }
+        return Tensor(shape: shape, data: out)
+    }
+}
+
 extension Variable {
     /// `out[…, j] = self[…, indices[j]]` along the last axis. Gradient: scatter-added back.
     public func gatherLast(_ indices: [Int]) -> Variable {
@@ -16,8 +34,7 @@ extension Variable {
 
     /// The last axis reversed. Gradient: reversed back.
     public func reversedLast() -> Variable {
-        let n = shape.last ?? 0
-        return gatherLast(Array((0..<n).reversed()))
+        Variable(value.reversedLast(), parents: [self]) { g in [g.reversedLast()] }
     }
 }
 

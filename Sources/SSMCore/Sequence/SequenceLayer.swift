@@ -223,3 +223,15 @@ public enum StepTeam {
         return try body()
     }
 }
+
+/// A sequence layer that also runs on the channel-first layout `(H, S, L)` (features, sequences,
+/// time) — the layout a model that keeps features first (the S4ND classifiers) already has, so
+/// no transpose to `(S, H, L)` and back is needed and per-position maps are one GEMM.
+public protocol ChannelsFirstSequenceLayer: SequenceLayer {
+    /// Whether ``forward(channelsFirst:rate:)`` runs natively (a container of other layers may
+    /// only be able to transpose).
+    var runsChannelsFirst: Bool { get }
+    /// `x (inputFeatures, S, L) → (outputFeatures, S, L)`, the same values as
+    /// ``SequenceLayer/forward(_:rate:)`` on `x` with its first two axes swapped.
+    func forward(channelsFirst x: Variable, rate: Float) -> Variable
+}
