@@ -4,7 +4,7 @@
 # training size (28) and, zero-shot, at half (14) and twice (56) the size.
 #   bash scripts/compare-kernels.sh [RUN_DIR]        (default runs/compare-kernels)
 # Environment: EPOCHS (default 2), MAX_IMAGES (default 30000), SEED (default 0), WITH_MAMBA=1 to add
-# the Mamba block row (its per-axis selective scans train at about 5 images/s here: hours).
+# the Mamba block row, ONLY="label,label" (e.g. ONLY="mamba block") to train and print just those rows.
 # Needs scripts/setup.sh done (release build, Debian's dataset-fashion-mnist). About 40 minutes on
 # 2 cores. Finished rows are kept: rerunning skips every kernel whose model already exists.
 #
@@ -47,8 +47,11 @@ specs=(
 
 field() { grep -o "\"$1\": [-0-9.e]*" | head -1 | sed 's/.*: //'; }
 
+wanted() { [[ -z ${ONLY:-} || ",$ONLY," == *",$1,"* ]]; }
+
 for spec in "${specs[@]}"; do
   label=${spec%%|*}; extra=${spec#*|}
+  wanted "$label" || continue
   dir=$run/${label// /-}
   if [[ ! -f $dir/model.safetensors ]]; then
     rm -rf "$dir"
@@ -70,6 +73,7 @@ done
   echo "| --- | ---: | ---: | ---: | ---: | ---: |"
   for spec in "${specs[@]}"; do
     label=${spec%%|*}; dir=$run/${label// /-}
+    wanted "$label" || continue
     $ssm inspect "$dir/model.safetensors" > "$dir/inspect.jsonl"
     params=$(head -1 "$dir/inspect.jsonl" | field parameters)
     # Mean images/s over the epochs (one JSON line per epoch before the final summary line).

@@ -31,9 +31,11 @@ public enum AudioGeneration {
     /// Generates `samples` new classes for each of `prompts.count × count` sequences (one empty
     /// prompt when `prompts` is empty). `onProgress(done, total)` is called now and then with the
     /// number of steps done; `onChunk(sequence 0's new decoded samples)` lets a caller stream the
-    /// first sequence while it is made (only when there is exactly one sequence).
+    /// first sequence while it is made (only when there is exactly one sequence). `weights`: how the
+    /// step stores its affine weights (``StepWeightPrecision``; `.f16` streams half the bytes).
     public static func generate(_ model: SashimiAudioModel, samples: Int, count: Int, prompts: [(name: String, classes: [Int])] = [],
                                 sampling: SamplingOptions, seed: UInt64, threads: Int = Parallel.maxThreads,
+                                weights: StepWeightPrecision = .f32,
                                 onProgress: ((Int, Int) -> Void)? = nil,
                                 onChunk: (([Float]) throws -> Void)? = nil) throws -> [GeneratedAudio] {
         let promptList = prompts.isEmpty ? [(name: "", classes: [Int]())] : prompts
@@ -43,17 +45,22 @@ public enum AudioGeneration {
         guard n > 0 else { return [] }
         precondition(onChunk == nil || n == 1, "streaming needs exactly one sequence")
         let maxPrompt = jobs.map { $0.classes.count }.max() ?? 0
+        // Fewer sequences than cores: one group, its kernels split over the cores by the step team.
+        // Otherwise one group per core, each on one thread (splitting each kernel as well would cost
+        // more in synchronisation than it saves).
         let groups = max(1, min(threads, n))
+        let teamThreads = n < threads ? threads : 1
         var results = [GeneratedAudio?](repeating: nil, count: n)
         let lock = NSLock()
         var failure: Error?
         var progressSteps = [Int](repeating: 0, count: groups)
         let totalSteps = maxPrompt + samples
         // Each group of sequences runs its own stepper on one core, independently.
+        StepTeam.with(threads: teamThreads) {
         DispatchQueue.concurrentPerform(iterations: groups) { g in
             let members = Array(stride(from: g, to: n, by: groups))
             let b = members.count
-            let stepper = AudioStepper(model, batch: b)
+            let stepper = AudioStepper(model, batch: b, weights: weights)
             let sampler = ClassSampler(classes: model.classes, options: sampling)
             var rngs = members.map { SeededRNG(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64($0 + 1)) }
             var seqs = members.map { jobs[$0].classes }
@@ -96,6 +103,7 @@ public enum AudioGeneration {
                                             generatedSamples: generated)
             }
             lock.unlock()
+        }
         }
         if let failure { throw failure }
         return results.map { $0! }

@@ -105,6 +105,28 @@ final class AudioCommandTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file)).dropFirst(44), r.out.dropFirst(44))
     }
 
+    /// Half-precision step weights: a valid WAV, deterministic, and a different draw from the same
+    /// model (its likelihood per sample close to the Float run's); an unknown precision is refused.
+    func testGenerateWithHalfPrecisionWeights() throws {
+        let m = try model()
+        let dir = TestSupport.temporaryDirectory()
+        var outputs: [Data] = []
+        var bits: [Double] = []
+        for (name, weights) in [("a", "f16"), ("b", "f16"), ("c", "f32")] {
+            let path = dir.appendingPathComponent(name + ".wav").path
+            let r = try SSMTool.run(["generate", "--model", m, "--seconds", "0.25", "--out", path, "--seed", "5", "--weights", weights], environment: Self.noModel)
+            XCTAssertEqual(r.status, 0, r.err)
+            bits.append(try XCTUnwrap(SSMTool.objects(r.out).first?["bits_per_sample"] as? Double))
+            outputs.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        XCTAssertEqual(outputs[0].count, 44 + 2 * 2000)
+        XCTAssertEqual(outputs[0], outputs[1], "same seed, same bytes")
+        XCTAssertTrue(bits.allSatisfy { $0.isFinite && $0 > 0 }, "\(bits)")
+        let r = try SSMTool.run(["generate", "--model", m, "--out", "-", "--weights", "f8"], environment: Self.noModel)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("--weights") && r.err.contains("f8"), r.err)
+    }
+
     func testGenerateRejectsBadRequestsAndModels() throws {
         let m = try model()
         let dir = TestSupport.temporaryDirectory()

@@ -54,6 +54,48 @@ final class AudioModelTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-4)
     }
 
+    /// A model wide enough for the step team to split its kernels (tiers of 32, 64 and 128 features):
+    /// the team changes no bit; half-precision weights stay close to the convolution-mode
+    /// log-probabilities, Float ones very close.
+    func testStepperTeamAndHalfWeightsAgainstConvolution() throws {
+        var c = AudioModelConfig()
+        c.backbone.dModel = 32; c.backbone.nLayers = 1; c.backbone.dState = 16; c.backbone.pool = [2, 2]
+        var rng = SeededRNG(seed: 4)
+        let m = SashimiAudioModel(c, rng: &rng)
+        let l = 48, b = 2, k = m.classes
+        let targets = (0..<(b * l)).map { _ in Int(rng.next() % UInt64(k)) }
+        let x = m.teacherForcingInputs(targets, batch: b)
+        let conv = try Autograd.withoutGradients { try m.logits(x, batch: b).value }     // (B·L, K)
+        func logSoftmax(_ z: UnsafePointer<Float>) -> [Double] {
+            let row = (0..<k).map { Double(z[$0]) }, top = row.max()!
+            let lse = top + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - top) })
+            return row.map { $0 - lse }
+        }
+        func run(_ weights: StepWeightPrecision, threads: Int) -> (worst: Double, bits: [UInt32]) {
+            StepTeam.with(threads: threads) {
+                let stepper = AudioStepper(m, batch: b, weights: weights)
+                var worst = 0.0, bits: [UInt32] = []
+                for t in 0..<l {
+                    let z = [x[t], x[l + t]].withUnsafeBufferPointer { stepper.step($0) }
+                    for j in 0..<b {
+                        let got = logSoftmax(z + j * k)
+                        let want = conv.data[((j * l + t) * k)..<((j * l + t + 1) * k)].withUnsafeBufferPointer { logSoftmax($0.baseAddress!) }
+                        for i in 0..<k { worst = max(worst, abs(got[i] - want[i])) }
+                        bits += (0..<k).map { z[j * k + $0].bitPattern }
+                    }
+                }
+                return (worst, bits)
+            }
+        }
+        let f32 = run(.f32, threads: 1), f32Team = run(.f32, threads: 2), f16 = run(.f16, threads: 1), f16Team = run(.f16, threads: 2)
+        XCTAssertEqual(f32.bits, f32Team.bits, "the team changes no bit (f32)")
+        XCTAssertEqual(f16.bits, f16Team.bits, "the team changes no bit (f16)")
+        XCTAssertLessThan(f32.worst, 1e-4)
+        XCTAssertNotEqual(f16.bits, f32.bits, "half weights are in use")
+        XCTAssertLessThan(f16.worst, 2e-2, "half weights: log-probabilities within 0.02 nats")
+        print("stepper log-probability deviation from convolution mode: f32 \(f32.worst), f16 \(f16.worst)")
+    }
+
     func testTeacherForcingShiftsBySilence() {
         let m = Self.tinyModel()
         XCTAssertEqual(m.teacherForcingInputs([5, 6, 7, 1, 2, 3], batch: 2), [32, 5, 6, 32, 1, 2])
