@@ -45,9 +45,9 @@ public enum AudioGeneration {
         guard n > 0 else { return [] }
         precondition(onChunk == nil || n == 1, "streaming needs exactly one sequence")
         let maxPrompt = jobs.map { $0.classes.count }.max() ?? 0
-        // Fewer sequences than cores: one group, its kernels split over the cores by the step team.
-        // Otherwise one group per core, each on one thread (splitting each kernel as well would cost
-        // more in synchronisation than it saves).
+        // Fewer sequences than cores: one group, its kernels split over the cores by the step team
+        // when that is faster (see StepTeamChooser). Otherwise one group per core, each on one
+        // thread (splitting each kernel as well would cost more in synchronisation than it saves).
         let groups = max(1, min(threads, n))
         let teamThreads = n < threads ? threads : 1
         var results = [GeneratedAudio?](repeating: nil, count: n)
@@ -71,7 +71,9 @@ public enum AudioGeneration {
             for s in 0..<seqs.count { seqs[s].reserveCapacity(promptLengths[s] + samples) }
             // Step t feeds sample t−1 (silence at t = 0) and gives the distribution of sample t: the
             // prompt's samples are fed as they are (teacher forcing), the others drawn.
+            var chooser = StepTeamChooser(threads: teamThreads)
             for t in 0..<totalSteps {
+                chooser.willStep(t)
                 let logits = input.withUnsafeBufferPointer { stepper.step($0) }
                 for j in 0..<b where seqs[j].count < promptLengths[j] + samples {
                     if t < promptLengths[j] {
@@ -107,5 +109,35 @@ public enum AudioGeneration {
         }
         if let failure { throw failure }
         return results.map { $0! }
+    }
+}
+
+/// Whether one generation group should split its step kernels over the cores. The gain depends on
+/// how busy the machine's cores are (a fork–join every few microseconds suffers when another
+/// process or the hypervisor takes a core), so it is measured: every `period` steps, `trial`
+/// steps on one thread, then `trial` with the team, and the faster setting is kept until the next
+/// trial. The outputs are the same either way (the team changes no bit).
+struct StepTeamChooser {
+    let threads: Int
+    let period = 8192, trial = 256
+    var started: UInt64 = 0
+    var serial: UInt64 = 0
+
+    init(threads: Int) { self.threads = threads }
+
+    mutating func willStep(_ t: Int) {
+        guard threads > 1 else { return }
+        let phase = t % period
+        if phase == 0 {
+            StepTeam.set(threads: 1)
+            started = DispatchTime.now().uptimeNanoseconds
+        } else if phase == trial {
+            let now = DispatchTime.now().uptimeNanoseconds
+            serial = now - started; started = now
+            StepTeam.set(threads: threads)
+        } else if phase == 2 * trial {
+            let team = DispatchTime.now().uptimeNanoseconds - started
+            StepTeam.set(threads: team < serial ? threads : 1)
+        }
     }
 }

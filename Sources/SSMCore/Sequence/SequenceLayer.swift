@@ -215,6 +215,9 @@ public final class ActivatedLayer: SequenceLayer {
 public enum StepTeam {
     public static var threads: Int { Int(ssm_team_threads()) }
 
+    /// Sets the team's size (1 = off); prefer ``with(threads:_:)``, which restores the setting.
+    public static func set(threads: Int) { ssm_team_set_threads(Int32(max(1, threads))) }
+
     /// Runs `body` with the team at `threads` threads (1 = off), then restores the previous setting.
     public static func with<T>(threads: Int, _ body: () throws -> T) rethrows -> T {
         let saved = ssm_team_threads()
