@@ -1,13 +1,6 @@
 #include "ckernels.h"
 #include "ssm_math.h"
 
-// x86-64-v3 (AVX2, FMA) clone plus a baseline one; elsewhere a single build.
-#if defined(__x86_64__) && defined(__linux__)
-#define SSM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define SSM_CLONES
-#endif
-
 SSM_CLONES
 void ssm_skip_gelu_forward(const float *restrict y, const float *restrict u, float d, float *restrict out,
                            float *restrict z, long n) {

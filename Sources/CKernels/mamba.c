@@ -2,12 +2,6 @@
 #include "ckernels_mamba.h"
 #include "ssm_math.h"
 
-#if defined(__x86_64__) && defined(__linux__)
-#define SSM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define SSM_CLONES
-#endif
-
 SSM_CLONES
 void ssm_conv_silu_forward(const float *restrict x, long rows, long L, const float *restrict w, long W, float bias,
                            float *restrict pre, float *restrict out) {

@@ -1,12 +1,6 @@
 #include "ckernels_scan.h"
 #include "ssm_math.h"
 
-#if defined(__x86_64__) && defined(__linux__)
-#define SSM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define SSM_CLONES
-#endif
-
 // The state loops run in blocks of eight lanes (one AVX register) with the sums over the states
 // kept per lane and added at the end, so they vectorise for any n (a serial sum would not); the
 // states that do not fill a block run one at a time.

@@ -3,12 +3,6 @@
 #include "ssm_math.h"
 #include <math.h>
 
-#if defined(__x86_64__) && defined(__linux__)
-#define SSM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define SSM_CLONES
-#endif
-
 // Weights packed in blocks of SSM_AFFINE_BLOCK outputs: packed[(ob·in + i)·BLOCK + l] = W[ob·BLOCK + l, i]
 // (zero past `out`), so each block's weights stream once, in order, into BLOCK accumulators.
 void ssm_step_affine_pack(const float *restrict w, long in, long out, float *restrict packed) {

@@ -14,22 +14,29 @@ final class MambaTests: XCTestCase {
         let a = Tensor(shape: [E, N], data: (0..<(E * N)).map { _ in -rng.uniform(0.5, 2) })
         let b = TestSupport.randomTensor([B, N, L], rng: &rng), c = TestSupport.randomTensor([B, N, L], rng: &rng)
         let y = Autograd.withoutGradients { selectiveScan(u: Variable(u), delta: Variable(delta), a: Variable(a), b: Variable(b), c: Variable(c)).value }
-        for bi in 0..<B { for e in 0..<E {
-            var h = [Double](repeating: 0, count: N)
-            for t in 0..<L {
-                let i = (bi * E + e) * L + t
-                var acc = 0.0
-                for n in 0..<N {
-                    let j = (bi * N + n) * L + t
-                    h[n] = exp(Double(delta.data[i]) * Double(a.data[e * N + n])) * h[n] + Double(delta.data[i]) * Double(b.data[j]) * Double(u.data[i])
-                    acc += Double(c.data[j]) * h[n]
-                }
-                XCTAssertEqual(Double(y.data[i]), acc, accuracy: 1e-5)
-            }
-        }}
+        let expected = Self.slowSelectiveScan(u: u, delta: delta, a: a, b: b, c: c)
+        for i in 0..<expected.count { XCTAssertEqual(Double(y.data[i]), expected[i], accuracy: 1e-5) }
         assertGradientsMatchFiniteDifferences(inputs: [u, delta, a, b, c], eps: 1e-3, atol: 2e-3, rtol: 2e-3) { v in
             selectiveScan(u: v[0], delta: v[1], a: v[2], b: v[3], c: v[4])
         }
+    }
+
+    /// The selective scan in Double, state by state: `u, Δ (S, E, L)`, `A (E, N)`, `B, C (S, N, L)` → `y (S, E, L)`.
+    static func slowSelectiveScan(u: Tensor, delta: Tensor, a: Tensor, b: Tensor, c: Tensor) -> [Double] {
+        let (S, E, L, N) = (u.shape[0], u.shape[1], u.shape[2], a.shape[1])
+        var y = [Double](repeating: 0, count: S * E * L)
+        for s in 0..<S { for e in 0..<E {
+            var h = [Double](repeating: 0, count: N)
+            for t in 0..<L {
+                let i = (s * E + e) * L + t
+                for k in 0..<N {
+                    let j = (s * N + k) * L + t
+                    h[k] = exp(Double(delta.data[i]) * Double(a.data[e * N + k])) * h[k] + Double(delta.data[i]) * Double(b.data[j]) * Double(u.data[i])
+                    y[i] += Double(c.data[j]) * h[k]
+                }
+            }
+        }}
+        return y
     }
 
     func testBlockGradientsMatchFiniteDifferences() {

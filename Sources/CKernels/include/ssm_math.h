@@ -1,6 +1,14 @@
 #ifndef SSM_MATH_H
 #define SSM_MATH_H
 
+// The kernels' build: an x86-64-v3 (AVX2, FMA) clone plus a baseline one, picked at load time;
+// elsewhere a single build.
+#if defined(__x86_64__) && defined(__linux__)
+#define SSM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SSM_CLONES
+#endif
+
 // Branch-free Float approximations of exp, the normal CDF and the sigmoid that compilers vectorise
 // (libm's expf/erff are opaque calls, one element at a time). Shared by the C kernels and, through
 // SSMCore's FastMath.swift, by the Swift ops; accuracy is checked against Double libm in FastMathTests.
