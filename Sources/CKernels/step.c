@@ -47,6 +47,72 @@ static void ssm_step_affine_blocks(const float *restrict x, long batch, long in,
     }
 }
 
+// Rows in pairs (batches of two or more): each weight is loaded (and widened, for halves) once for
+// two rows. Each row's sums are those of the one-row kernels — per lane, even and odd inputs in two
+// fused multiply–add chains in input order, then (y or 0) + bias + even + odd — so a row's result
+// does not depend on whether it ran in a pair. Only where the one-row kernels run their x86-64-v3
+// build (the same fused multiply–adds); 16 outputs (half a block) at a time to stay in registers.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define SSM_AFFINE_PAIRS(NAME, WTYPE, LOAD8)                                                                  \
+__attribute__((target("avx2,fma,f16c")))                                                                      \
+static void NAME(const float *restrict x, long pairs, long in, const WTYPE *restrict packed,                  \
+                 const float *restrict bias, long out, float *restrict y, int accumulate, long b0, long b1) {  \
+    enum { K = SSM_AFFINE_BLOCK };                                                                            \
+    for (long ob = b0; ob < b1; ob++) {                                                                       \
+        const WTYPE *restrict p = packed + ob * in * K;                                                       \
+        long o0 = ob * K, n = out - o0 < K ? out - o0 : K;                                                    \
+        for (long r = 0; r < 2 * pairs; r += 2) {                                                             \
+            const float *restrict xa = x + r * in, *restrict xb = xa + in;                                    \
+            for (long half = 0; half < 2 && half * 16 < n; half++) {                                          \
+                __m256 ea0 = _mm256_setzero_ps(), ea1 = ea0, oa0 = ea0, oa1 = ea0;                            \
+                __m256 eb0 = ea0, eb1 = ea0, ob0 = ea0, ob1 = ea0;                                            \
+                const WTYPE *restrict q = p + half * 16;                                                      \
+                long i = 0;                                                                                   \
+                for (; i + 2 <= in; i += 2) {                                                                 \
+                    const WTYPE *restrict w = q + i * K;                                                      \
+                    const __m256 w0 = LOAD8(w), w1 = LOAD8(w + 8), v0 = LOAD8(w + K), v1 = LOAD8(w + K + 8);  \
+                    const __m256 ua = _mm256_broadcast_ss(xa + i), va = _mm256_broadcast_ss(xa + i + 1);      \
+                    const __m256 ub = _mm256_broadcast_ss(xb + i), vb = _mm256_broadcast_ss(xb + i + 1);      \
+                    ea0 = _mm256_fmadd_ps(ua, w0, ea0); ea1 = _mm256_fmadd_ps(ua, w1, ea1);                   \
+                    oa0 = _mm256_fmadd_ps(va, v0, oa0); oa1 = _mm256_fmadd_ps(va, v1, oa1);                   \
+                    eb0 = _mm256_fmadd_ps(ub, w0, eb0); eb1 = _mm256_fmadd_ps(ub, w1, eb1);                   \
+                    ob0 = _mm256_fmadd_ps(vb, v0, ob0); ob1 = _mm256_fmadd_ps(vb, v1, ob1);                   \
+                }                                                                                             \
+                if (i < in) {                                                                                 \
+                    const WTYPE *restrict w = q + i * K;                                                      \
+                    const __m256 w0 = LOAD8(w), w1 = LOAD8(w + 8);                                            \
+                    const __m256 ua = _mm256_broadcast_ss(xa + i), ub = _mm256_broadcast_ss(xb + i);          \
+                    ea0 = _mm256_fmadd_ps(ua, w0, ea0); ea1 = _mm256_fmadd_ps(ua, w1, ea1);                   \
+                    eb0 = _mm256_fmadd_ps(ub, w0, eb0); eb1 = _mm256_fmadd_ps(ub, w1, eb1);                   \
+                }                                                                                             \
+                float e[2][16], o[2][16];                                                                     \
+                _mm256_storeu_ps(e[0], ea0); _mm256_storeu_ps(e[0] + 8, ea1);                                 \
+                _mm256_storeu_ps(o[0], oa0); _mm256_storeu_ps(o[0] + 8, oa1);                                 \
+                _mm256_storeu_ps(e[1], eb0); _mm256_storeu_ps(e[1] + 8, eb1);                                 \
+                _mm256_storeu_ps(o[1], ob0); _mm256_storeu_ps(o[1] + 8, ob1);                                 \
+                long m = n - half * 16 < 16 ? n - half * 16 : 16;                                             \
+                for (int row = 0; row < 2; row++) {                                                           \
+                    float *restrict yr = y + (r + row) * out + o0 + half * 16;                                \
+                    const float *restrict br = bias ? bias + o0 + half * 16 : 0;                              \
+                    for (long l = 0; l < m; l++) yr[l] = (accumulate ? yr[l] : 0) + (br ? br[l] : 0) + e[row][l] + o[row][l]; \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+    }                                                                                                         \
+}
+#define SSM_LOAD_F32(w) _mm256_loadu_ps(w)
+#define SSM_LOAD_F16(w) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w)))
+SSM_AFFINE_PAIRS(affine_pairs_f32, float, SSM_LOAD_F32)
+SSM_AFFINE_PAIRS(affine_pairs_f16, unsigned short, SSM_LOAD_F16)
+
+static int has_v3(void) {
+    static int v = -1;
+    if (v < 0) { __builtin_cpu_init(); v = __builtin_cpu_supports("x86-64-v3") ? 1 : 0; }
+    return v;
+}
+#endif
+
 // Work (multiply–adds) below which a kernel stays on one thread: a fork–join costs about 0.5 µs
 // here (two cache-line trips between cores), as much as a 64 → 256 product at batch 1 (measured on
 // the W2 SaShiMi step; the diagonal step, which reads its coefficients as it goes, gains earlier).
@@ -68,8 +134,15 @@ typedef struct {
 static void affine_part(void *ctx, long part, long parts) {
     const affine_task *a = ctx;
     long blocks = (a->out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
-    ssm_step_affine_blocks(a->x, a->batch, a->in, a->packed, a->bias, a->out, a->y, a->accumulate,
-                           blocks * part / parts, blocks * (part + 1) / parts);
+    long b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts, paired = 0;
+#if defined(__x86_64__)
+    if (a->batch >= 2 && has_v3()) {
+        paired = a->batch / 2 * 2;
+        affine_pairs_f32(a->x, paired / 2, a->in, a->packed, a->bias, a->out, a->y, a->accumulate, b0, b1);
+    }
+#endif
+    ssm_step_affine_blocks(a->x + paired * a->in, a->batch - paired, a->in, a->packed, a->bias, a->out,
+                           a->y + paired * a->out, a->accumulate, b0, b1);
 }
 
 void ssm_step_affine(const float *x, long batch, long in, const float *packed,
@@ -329,8 +402,15 @@ typedef struct {
 static void affine_f16_part(void *ctx, long part, long parts) {
     const affine_f16_task *a = ctx;
     long blocks = (a->out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
-    a->fn(a->x, a->batch, a->in, a->packed, a->bias, a->out, a->y, a->accumulate,
-          blocks * part / parts, blocks * (part + 1) / parts);
+    long b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts, paired = 0;
+#if defined(__x86_64__)
+    if (a->batch >= 2 && a->fn == affine_f16_avx2) {
+        paired = a->batch / 2 * 2;
+        affine_pairs_f16(a->x, paired / 2, a->in, a->packed, a->bias, a->out, a->y, a->accumulate, b0, b1);
+    }
+#endif
+    a->fn(a->x + paired * a->in, a->batch - paired, a->in, a->packed, a->bias, a->out, a->y + paired * a->out,
+          a->accumulate, b0, b1);
 }
 
 void ssm_step_affine_f16(const float *x, long batch, long in, const unsigned short *packed,

@@ -139,6 +139,28 @@ final class StepKernelTests: XCTestCase {
         XCTAssertEqual(StepTeam.threads, 1, "the team is restored to off")
     }
 
+    /// A row of a batch (computed in pairs) gives the same bits as that row alone, for both
+    /// weight precisions, with and without bias and accumulation, odd inputs and partial blocks.
+    func testBatchedRowsEqualSingleRows() {
+        var rng = SeededRNG(seed: 9)
+        for (inF, outF, batch) in [(64, 128, 2), (37, 45, 5), (256, 20, 3), (1, 70, 4)] {
+            let w = Self.randomMatrix(outF, inF, &rng), bias = Tensor(shape: [outF], data: (0..<outF).map { _ in rng.uniform(-1, 1) })
+            let x = (0..<(batch * inF)).map { _ in rng.uniform(-1, 1) }
+            let start = (0..<(batch * outF)).map { _ in rng.uniform(-1, 1) }
+            for precision in StepWeightPrecision.allCases { for withBias in [false, true] { for accumulate in [false, true] {
+                let affine = StepAffine(weight: w, bias: withBias ? bias : nil, precision: precision)
+                var all = start
+                x.withUnsafeBufferPointer { xp in all.withUnsafeMutableBufferPointer { affine.apply(xp.baseAddress!, batch: batch, into: $0.baseAddress!, accumulate: accumulate) } }
+                for b in 0..<batch {
+                    var one = Array(start[(b * outF)..<((b + 1) * outF)])
+                    x.withUnsafeBufferPointer { xp in one.withUnsafeMutableBufferPointer { affine.apply(xp.baseAddress! + b * inF, batch: 1, into: $0.baseAddress!, accumulate: accumulate) } }
+                    XCTAssertEqual(Array(all[(b * outF)..<((b + 1) * outF)]).map(\.bitPattern), one.map(\.bitPattern),
+                                   "\(precision) \(inF)→\(outF) row \(b) of \(batch), bias \(withBias), accumulate \(accumulate)")
+                }
+            }}}
+        }
+    }
+
     /// The diagonal step against a slow complex recurrence in Double.
     func testDiagonalStepMatchesComplexRecurrence() {
         var rng = SeededRNG(seed: 8)
