@@ -77,7 +77,7 @@ done
     $ssm inspect "$dir/model.safetensors" > "$dir/inspect.jsonl"
     params=$(head -1 "$dir/inspect.jsonl" | field parameters)
     # Mean images/s over the epochs (one JSON line per epoch before the final summary line).
-    ips=$(grep '"epoch"' "$dir.train.jsonl" | field images_per_s | awk '{s += $1; n++} END {printf "%.0f", s / n}')
+    ips=$(grep '"epoch"' "$dir.train.jsonl" | grep -o '"images_per_s": [-0-9.e]*' | sed 's/.*: //' | awk '{s += $1; n++} END {printf "%.0f", s / n}')
     accs=()
     for size in 28 14 56; do
       a=$(grep "\"size\": \[$size, $size\]" "$dir/eval.jsonl" | field accuracy)
