@@ -3,7 +3,7 @@
 
 // A fork–join team for the step kernels. One recurrent step of a deep model calls dozens of small
 // kernels within ~100 µs, far too often for a thread pool that sleeps between tasks, so the team's
-// threads spin (with pause) for a short while after each task and only then block. The team is off
+// threads spin (reading memory) for a short while after each task and only then block. The team is off
 // (every kernel serial) until `ssm_team_set_threads(n > 1)`; turn it on only around a loop that
 // owns the cores, e.g. one generation run, and back to 1 after it.
 //
