@@ -17,9 +17,10 @@ void ssm_step_affine_pack(const float *restrict w, long in, long out, float *res
 
 // Output blocks [b0, b1) of ssm_step_affine.
 SSM_CLONES
-static void ssm_step_affine_blocks(const float *restrict x, long batch, long in, const float *restrict packed,
+static void ssm_step_affine_blocks(const float *restrict x, long batch, long in, const void *weights,
                             const float *restrict bias, long out, float *restrict y, int accumulate, long b0, long b1) {
     enum { K = SSM_AFFINE_BLOCK };
+    const float *restrict packed = weights;
     for (long ob = b0; ob < b1; ob++) {
         const float *restrict p = packed + ob * in * K;
         long o0 = ob * K, n = out - o0 < K ? out - o0 : K;
@@ -56,9 +57,10 @@ static void ssm_step_affine_blocks(const float *restrict x, long batch, long in,
 #include <immintrin.h>
 #define SSM_AFFINE_PAIRS(NAME, WTYPE, LOAD8)                                                                  \
 __attribute__((target("avx2,fma,f16c")))                                                                      \
-static void NAME(const float *restrict x, long pairs, long in, const WTYPE *restrict packed,                  \
+static void NAME(const float *restrict x, long pairs, long in, const void *weights,                          \
                  const float *restrict bias, long out, float *restrict y, int accumulate, long b0, long b1) {  \
     enum { K = SSM_AFFINE_BLOCK };                                                                            \
+    const WTYPE *restrict packed = weights;                                                                   \
     for (long ob = b0; ob < b1; ob++) {                                                                       \
         const WTYPE *restrict p = packed + ob * in * K;                                                       \
         long o0 = ob * K, n = out - o0 < K ? out - o0 : K;                                                    \
@@ -124,32 +126,43 @@ static long team_parts(long work, long units, int which) {
     return units < t ? units : t;
 }
 
+// One affine step over output blocks, for either weight format: `rows` computes rows one at a time,
+// `pairs` (NULL where unavailable) two at a time.
+typedef void (*affine_kernel)(const float *, long, long, const void *, const float *, long, float *, int, long, long);
+
 typedef struct {
-    const float *x, *packed, *bias;
+    const float *x, *bias;
+    const void *packed;
     float *y;
     long batch, in, out;
     int accumulate;
+    affine_kernel rows, pairs;
 } affine_task;
 
 static void affine_part(void *ctx, long part, long parts) {
     const affine_task *a = ctx;
     long blocks = (a->out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
     long b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts, paired = 0;
-#if defined(__x86_64__)
-    if (a->batch >= 2 && has_v3()) {
+    if (a->pairs && a->batch >= 2) {
         paired = a->batch / 2 * 2;
-        affine_pairs_f32(a->x, paired / 2, a->in, a->packed, a->bias, a->out, a->y, a->accumulate, b0, b1);
+        a->pairs(a->x, paired / 2, a->in, a->packed, a->bias, a->out, a->y, a->accumulate, b0, b1);
     }
-#endif
-    ssm_step_affine_blocks(a->x + paired * a->in, a->batch - paired, a->in, a->packed, a->bias, a->out,
-                           a->y + paired * a->out, a->accumulate, b0, b1);
+    a->rows(a->x + paired * a->in, a->batch - paired, a->in, a->packed, a->bias, a->out, a->y + paired * a->out,
+            a->accumulate, b0, b1);
+}
+
+static void affine_run(affine_task a) {
+    long blocks = (a.out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
+    ssm_team_run(affine_part, &a, team_parts(a.batch * a.in * a.out, blocks, 0));
 }
 
 void ssm_step_affine(const float *x, long batch, long in, const float *packed,
                      const float *bias, long out, float *y, int accumulate) {
-    long blocks = (out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
-    affine_task a = { x, packed, bias, y, batch, in, out, accumulate };
-    ssm_team_run(affine_part, &a, team_parts(batch * in * out, blocks, 0));
+    affine_kernel pairs = 0;
+#if defined(__x86_64__)
+    if (has_v3()) pairs = affine_pairs_f32;
+#endif
+    affine_run((affine_task){ x, bias, packed, y, batch, in, out, accumulate, ssm_step_affine_blocks, pairs });
 }
 
 // Features [j0, j1) of ssm_step_diagonal, mode by mode with every row of the batch per mode (each
@@ -305,9 +318,10 @@ int ssm_step_affine_pack_f16(const float *restrict w, long in, long out, unsigne
 
 // The same sums as ssm_step_affine_blocks (even and odd inputs in two accumulators per lane, in
 // input order, each a fused multiply–add), with each weight widened from half precision first.
-static void affine_f16_portable(const float *restrict x, long batch, long in, const unsigned short *restrict packed,
+static void affine_f16_portable(const float *restrict x, long batch, long in, const void *weights,
                                 const float *restrict bias, long out, float *restrict y, int accumulate, long b0, long b1) {
     enum { K = SSM_AFFINE_BLOCK };
+    const unsigned short *restrict packed = weights;
     for (long ob = b0; ob < b1; ob++) {
         const unsigned short *restrict p = packed + ob * in * K;
         long o0 = ob * K, n = out - o0 < K ? out - o0 : K;
@@ -334,9 +348,10 @@ static void affine_f16_portable(const float *restrict x, long batch, long in, co
 #if defined(__x86_64__)
 #include <immintrin.h>
 __attribute__((target("avx2,fma,f16c")))
-static void affine_f16_avx2(const float *restrict x, long batch, long in, const unsigned short *restrict packed,
+static void affine_f16_avx2(const float *restrict x, long batch, long in, const void *weights,
                             const float *restrict bias, long out, float *restrict y, int accumulate, long b0, long b1) {
     enum { K = SSM_AFFINE_BLOCK };
+    const unsigned short *restrict packed = weights;
     for (long ob = b0; ob < b1; ob++) {
         const unsigned short *restrict p = packed + ob * in * K;
         long o0 = ob * K, n = out - o0 < K ? out - o0 : K;
@@ -374,10 +389,8 @@ static void affine_f16_avx2(const float *restrict x, long batch, long in, const 
 }
 #endif
 
-typedef void (*affine_f16_fn)(const float *, long, long, const unsigned short *, const float *, long, float *, int, long, long);
-
-static affine_f16_fn affine_f16_kernel(void) {
-    static affine_f16_fn chosen = 0;
+static affine_kernel affine_f16_kernel(void) {
+    static affine_kernel chosen = 0;
     if (!chosen) {
 #if defined(__x86_64__)
         __builtin_cpu_init();
@@ -390,34 +403,13 @@ static affine_f16_fn affine_f16_kernel(void) {
     return chosen;
 }
 
-typedef struct {
-    const float *x, *bias;
-    const unsigned short *packed;
-    float *y;
-    long batch, in, out;
-    int accumulate;
-    affine_f16_fn fn;
-} affine_f16_task;
-
-static void affine_f16_part(void *ctx, long part, long parts) {
-    const affine_f16_task *a = ctx;
-    long blocks = (a->out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
-    long b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts, paired = 0;
-#if defined(__x86_64__)
-    if (a->batch >= 2 && a->fn == affine_f16_avx2) {
-        paired = a->batch / 2 * 2;
-        affine_pairs_f16(a->x, paired / 2, a->in, a->packed, a->bias, a->out, a->y, a->accumulate, b0, b1);
-    }
-#endif
-    a->fn(a->x + paired * a->in, a->batch - paired, a->in, a->packed, a->bias, a->out, a->y + paired * a->out,
-          a->accumulate, b0, b1);
-}
-
 void ssm_step_affine_f16(const float *x, long batch, long in, const unsigned short *packed,
                          const float *bias, long out, float *y, int accumulate) {
-    long blocks = (out + SSM_AFFINE_BLOCK - 1) / SSM_AFFINE_BLOCK;
-    affine_f16_task a = { x, bias, packed, y, batch, in, out, accumulate, affine_f16_kernel() };
-    ssm_team_run(affine_f16_part, &a, team_parts(batch * in * out, blocks, 0));
+    affine_kernel rows = affine_f16_kernel(), pairs = 0;
+#if defined(__x86_64__)
+    if (rows == affine_f16_avx2) pairs = affine_pairs_f16;
+#endif
+    affine_run((affine_task){ x, bias, packed, y, batch, in, out, accumulate, rows, pairs });
 }
 
 void ssm_step_affine_f16_portable(const float *x, long batch, long in, const unsigned short *packed,

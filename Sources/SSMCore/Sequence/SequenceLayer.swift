@@ -81,30 +81,35 @@ extension SequenceLayer {
     }
 }
 
-/// A float buffer owned by a step state: allocated once, zero-filled, freed with its owner. Aligned
-/// to 64 bytes (a cache line), so that the step team's threads, which split rows at multiples of 16
+/// Storage owned by a step state: allocated once, zero-filled, freed with its owner. Aligned to 64
+/// bytes (a cache line), so that the step team's threads, which split rows at multiples of 16
 /// floats, never write to the same line.
-public final class StepBuffer {
+public final class StepStorage<Element: AdditiveArithmetic> {
     public let count: Int
-    public let pointer: UnsafeMutablePointer<Float>
+    public let pointer: UnsafeMutablePointer<Element>
 
     public init(_ count: Int) {
         self.count = count
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Element>.stride, alignment: 64)
+            .bindMemory(to: Element.self, capacity: max(count, 1))
+        pointer.initialize(repeating: .zero, count: max(count, 1))
     }
 
-    /// A buffer holding a copy of `values`.
-    public convenience init(copying values: [Float]) {
+    /// Storage holding a copy of `values`.
+    public convenience init(copying values: [Element]) {
         self.init(values.count)
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 
-    public func zero() { pointer.update(repeating: 0, count: count) }
+    public func zero() { pointer.update(repeating: .zero, count: count) }
 }
+
+/// Float buffers of a step state.
+public typealias StepBuffer = StepStorage<Float>
+/// Half-precision weights (bit patterns) of a ``StepAffine``.
+public typealias StepHalfBuffer = StepStorage<UInt16>
 
 /// How a step-mode affine map stores its weights.
 public enum StepWeightPrecision: String, Sendable, CaseIterable {
@@ -166,20 +171,6 @@ public struct StepAffine {
     }
 }
 
-/// Half-precision weights (bit patterns) owned by a ``StepAffine``, 64-byte aligned.
-public final class StepHalfBuffer {
-    public let count: Int
-    public let pointer: UnsafeMutablePointer<UInt16>
-
-    public init(_ count: Int) {
-        self.count = count
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 2, alignment: 64)
-            .bindMemory(to: UInt16.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
-    }
-
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
-}
 
 /// `activation(layer(x))`: a pointwise activation after any sequence layer (e.g. GELU after an
 /// S5 layer, as FFTConv applies its own), in both modes. Parameters are the layer's own, unprefixed.
