@@ -105,6 +105,55 @@ static void NAME(const float *restrict x, long pairs, long in, const void *weigh
 }
 #define SSM_LOAD_F32(w) _mm256_loadu_ps(w)
 #define SSM_LOAD_F16(w) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w)))
+// One row at a time (batch 1, or the odd row of a batch): per block, 32 accumulators in eight
+// registers, even and odd inputs in separate fused multiply–add chains, the sums in the order of
+// the portable kernels: ((y or 0) + (bias or 0) + even) + odd.
+#define SSM_AFFINE_ROWS(NAME, WTYPE, LOAD8)                                                                   \
+__attribute__((target("avx2,fma,f16c")))                                                                      \
+static void NAME(const float *restrict x, long batch, long in, const void *weights,                          \
+                 const float *restrict bias, long out, float *restrict y, int accumulate, long b0, long b1) {  \
+    enum { K = SSM_AFFINE_BLOCK };                                                                            \
+    const WTYPE *restrict packed = weights;                                                                   \
+    for (long ob = b0; ob < b1; ob++) {                                                                       \
+        const WTYPE *restrict p = packed + ob * in * K;                                                       \
+        long o0 = ob * K, n = out - o0 < K ? out - o0 : K;                                                    \
+        for (long b = 0; b < batch; b++) {                                                                    \
+            __m256 e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, d0 = e0, d1 = e0, d2 = e0, d3 = e0;   \
+            const float *restrict x0 = x + b * in;                                                            \
+            long i = 0;                                                                                       \
+            for (; i + 2 <= in; i += 2) {                                                                     \
+                const __m256 u = _mm256_broadcast_ss(x0 + i), v = _mm256_broadcast_ss(x0 + i + 1);            \
+                const WTYPE *restrict w = p + i * K;                                                          \
+                e0 = _mm256_fmadd_ps(u, LOAD8(w), e0);          e1 = _mm256_fmadd_ps(u, LOAD8(w + 8), e1);    \
+                e2 = _mm256_fmadd_ps(u, LOAD8(w + 16), e2);     e3 = _mm256_fmadd_ps(u, LOAD8(w + 24), e3);   \
+                d0 = _mm256_fmadd_ps(v, LOAD8(w + K), d0);      d1 = _mm256_fmadd_ps(v, LOAD8(w + K + 8), d1); \
+                d2 = _mm256_fmadd_ps(v, LOAD8(w + K + 16), d2); d3 = _mm256_fmadd_ps(v, LOAD8(w + K + 24), d3); \
+            }                                                                                                 \
+            if (i < in) {                                                                                     \
+                const __m256 u = _mm256_broadcast_ss(x0 + i);                                                 \
+                const WTYPE *restrict w = p + i * K;                                                          \
+                e0 = _mm256_fmadd_ps(u, LOAD8(w), e0);      e1 = _mm256_fmadd_ps(u, LOAD8(w + 8), e1);        \
+                e2 = _mm256_fmadd_ps(u, LOAD8(w + 16), e2); e3 = _mm256_fmadd_ps(u, LOAD8(w + 24), e3);       \
+            }                                                                                                 \
+            float *restrict y0 = y + b * out + o0;                                                            \
+            if (n == K) {                                                                                     \
+                const __m256 e[4] = { e0, e1, e2, e3 }, d[4] = { d0, d1, d2, d3 };                            \
+                for (int q = 0; q < 4; q++) {                                                                 \
+                    __m256 r = accumulate ? _mm256_loadu_ps(y0 + 8 * q) : _mm256_setzero_ps();                \
+                    r = _mm256_add_ps(r, bias ? _mm256_loadu_ps(bias + o0 + 8 * q) : _mm256_setzero_ps());    \
+                    _mm256_storeu_ps(y0 + 8 * q, _mm256_add_ps(_mm256_add_ps(r, e[q]), d[q]));                \
+                }                                                                                             \
+                continue;                                                                                     \
+            }                                                                                                 \
+            float a0[K], a1[K];                                                                               \
+            _mm256_storeu_ps(a0, e0); _mm256_storeu_ps(a0 + 8, e1); _mm256_storeu_ps(a0 + 16, e2); _mm256_storeu_ps(a0 + 24, e3); \
+            _mm256_storeu_ps(a1, d0); _mm256_storeu_ps(a1 + 8, d1); _mm256_storeu_ps(a1 + 16, d2); _mm256_storeu_ps(a1 + 24, d3); \
+            for (long l = 0; l < n; l++) y0[l] = (accumulate ? y0[l] : 0) + (bias ? bias[o0 + l] : 0) + a0[l] + a1[l]; \
+        }                                                                                                     \
+    }                                                                                                         \
+}
+SSM_AFFINE_ROWS(affine_rows_f32, float, SSM_LOAD_F32)
+SSM_AFFINE_ROWS(affine_rows_f16, unsigned short, SSM_LOAD_F16)
 SSM_AFFINE_PAIRS(affine_pairs_f32, float, SSM_LOAD_F32)
 SSM_AFFINE_PAIRS(affine_pairs_f16, unsigned short, SSM_LOAD_F16)
 
@@ -118,7 +167,7 @@ static int has_v3(void) {
 // Work (multiply–adds) below which a kernel stays on one thread: a fork–join costs about 0.5 µs
 // here (two cache-line trips between cores), as much as a 64 → 256 product at batch 1 (measured on
 // the W2 SaShiMi step; the diagonal step, which reads its coefficients as it goes, gains earlier).
-enum { TEAM_MIN_AFFINE = 16384, TEAM_MIN_DIAGONAL = 4096 };
+enum { TEAM_MIN_AFFINE = 16384, TEAM_MIN_DIAGONAL = 12288 };
 
 static long team_parts(long work, long units, int which) {
     int t = ssm_team_threads();
@@ -158,73 +207,125 @@ static void affine_run(affine_task a) {
 
 void ssm_step_affine(const float *x, long batch, long in, const float *packed,
                      const float *bias, long out, float *y, int accumulate) {
-    affine_kernel pairs = 0;
+    affine_kernel rows = ssm_step_affine_blocks, pairs = 0;
 #if defined(__x86_64__)
-    if (has_v3()) pairs = affine_pairs_f32;
+    if (has_v3()) { rows = affine_rows_f32; pairs = affine_pairs_f32; }
 #endif
-    affine_run((affine_task){ x, bias, packed, y, batch, in, out, accumulate, ssm_step_affine_blocks, pairs });
+    affine_run((affine_task){ x, bias, packed, y, batch, in, out, accumulate, rows, pairs });
 }
 
-// Features [j0, j1) of ssm_step_diagonal, mode by mode with every row of the batch per mode (each
-// mode's coefficients are read once per step whatever the batch).
-SSM_CLONES
-static void ssm_step_diagonal_features(const float *restrict u, long batch, long h, long n, long c,
-                                const float *restrict ar, const float *restrict ai,
-                                const float *restrict br, const float *restrict bi,
-                                const float *restrict cr, const float *restrict ci,
-                                float *restrict sr, float *restrict si, float *restrict y, long j0, long j1) {
-    for (long b = 0; b < batch; b++)
-        for (long co = 0; co < c; co++) {
-            float *restrict yc = y + (b * c + co) * h;
-            for (long j = j0; j < j1; j++) yc[j] = 0;
+// ---- Diagonal recurrence ----------------------------------------------------------------------
+// Blocks of 16 features (one cache line of Float): per block, per mode k, the real and imaginary
+// lines of dA, then of dC·dB for each output channel; the state per batch row and block holds, per
+// mode, a line of real and a line of imaginary parts. A block's coefficients and states are
+// contiguous, so the team's parts (whole blocks) touch disjoint memory.
+enum { DIAG_L = SSM_DIAGONAL_BLOCK };
+
+long ssm_step_diagonal_packed_count(long h, long n, long c) { return (h + DIAG_L - 1) / DIAG_L * n * (2 + 2 * c) * DIAG_L; }
+
+long ssm_step_diagonal_state_count(long h, long n) { return (h + DIAG_L - 1) / DIAG_L * n * 2 * DIAG_L; }
+
+void ssm_step_diagonal_pack(long h, long n, long c, const float *ar, const float *ai, const float *br, const float *bi,
+                            const float *cr, const float *ci, float *packed) {
+    const long blocks = (h + DIAG_L - 1) / DIAG_L, stride = (2 + 2 * c) * DIAG_L;
+    for (long jb = 0; jb < blocks; jb++)
+        for (long k = 0; k < n; k++) {
+            float *p = packed + (jb * n + k) * stride;
+            for (long l = 0; l < DIAG_L; l++) {
+                const long j = jb * DIAG_L + l, i = k * h + j;
+                const int in = j < h;
+                p[l] = in ? ar[i] : 0;
+                p[DIAG_L + l] = in ? ai[i] : 0;
+                for (long co = 0; co < c; co++) {
+                    const long q = (co * n + k) * h + j;
+                    // (cr + i·ci)(br + i·bi), rounded once.
+                    const double re = in ? (double)cr[q] * br[i] - (double)ci[q] * bi[i] : 0;
+                    const double im = in ? (double)cr[q] * bi[i] + (double)ci[q] * br[i] : 0;
+                    p[(2 + 2 * co) * DIAG_L + l] = (float)re;
+                    p[(3 + 2 * co) * DIAG_L + l] = (float)im;
+                }
+            }
         }
-    for (long k = 0; k < n; k++) {
-        const float *restrict a_r = ar + k * h, *restrict a_i = ai + k * h;
-        const float *restrict b_r = br + k * h, *restrict b_i = bi + k * h;
+}
+
+// Blocks [jb0, jb1) of ssm_step_diagonal, every batch row per block (a block's coefficients are
+// read from memory once per step whatever the batch). Each lane: s ← a·s + x, acc += Re(c·s)
+// mode by mode, y = 2·acc; one output channel keeps its sums in registers.
+SSM_CLONES
+static void diagonal_blocks(const float *restrict u, long batch, long h, long n, long c,
+                            const float *restrict packed, float *restrict state, float *restrict y, long jb0, long jb1) {
+    enum { L = DIAG_L };
+    const long blocks = (h + L - 1) / L, stride = (2 + 2 * c) * L;
+    for (long jb = jb0; jb < jb1; jb++) {
+        const float *restrict pb = packed + jb * n * stride;
+        const long j0 = jb * L, m = h - j0 < L ? h - j0 : L;
         for (long b = 0; b < batch; b++) {
-            const float *restrict x = u + b * h;
-            float *restrict s_r = sr + (b * n + k) * h, *restrict s_i = si + (b * n + k) * h;
-            for (long j = j0; j < j1; j++) {
-                const float r = s_r[j], m = s_i[j];
-                s_r[j] = a_r[j] * r - a_i[j] * m + b_r[j] * x[j];
-                s_i[j] = a_r[j] * m + a_i[j] * r + b_i[j] * x[j];
+            float *restrict s = state + (b * blocks + jb) * n * 2 * L;
+            float x[L];
+            for (long l = 0; l < L; l++) x[l] = l < m ? u[b * h + j0 + l] : 0;
+            if (c == 1) {
+                float acc[L];
+                for (long l = 0; l < L; l++) acc[l] = 0;
+                for (long k = 0; k < n; k++) {
+                    const float *restrict p = pb + k * stride;
+                    float *restrict sk = s + k * 2 * L;
+                    for (long l = 0; l < L; l++) {
+                        const float r = sk[l], i = sk[L + l];
+                        const float nr = p[l] * r - p[L + l] * i + x[l];
+                        const float ni = p[l] * i + p[L + l] * r;
+                        sk[l] = nr;
+                        sk[L + l] = ni;
+                        acc[l] += p[2 * L + l] * nr - p[3 * L + l] * ni;
+                    }
+                }
+                float *restrict yb = y + b * h + j0;
+                for (long l = 0; l < m; l++) yb[l] = 2 * acc[l];
+                continue;
+            }
+            float acc[L];
+            for (long co = 0; co < c; co++) {
+                float *restrict yb = y + (b * c + co) * h + j0;
+                for (long l = 0; l < m; l++) yb[l] = 0;
+            }
+            for (long k = 0; k < n; k++) {
+                const float *restrict p = pb + k * stride;
+                float *restrict sk = s + k * 2 * L;
+                for (long l = 0; l < L; l++) {
+                    const float r = sk[l], i = sk[L + l];
+                    sk[l] = p[l] * r - p[L + l] * i + x[l];
+                    sk[L + l] = p[l] * i + p[L + l] * r;
+                }
+                for (long co = 0; co < c; co++) {
+                    const float *restrict q = p + (2 + 2 * co) * L;
+                    float *restrict yb = y + (b * c + co) * h + j0;
+                    for (long l = 0; l < L; l++) acc[l] = q[l] * sk[l] - q[L + l] * sk[L + l];
+                    for (long l = 0; l < m; l++) yb[l] += acc[l];
+                }
             }
             for (long co = 0; co < c; co++) {
-                const float *restrict c_r = cr + (co * n + k) * h, *restrict c_i = ci + (co * n + k) * h;
-                float *restrict yc = y + (b * c + co) * h;
-                for (long j = j0; j < j1; j++) yc[j] += c_r[j] * s_r[j] - c_i[j] * s_i[j];
+                float *restrict yb = y + (b * c + co) * h + j0;
+                for (long l = 0; l < m; l++) yb[l] *= 2;
             }
         }
     }
-    for (long b = 0; b < batch; b++)
-        for (long co = 0; co < c; co++) {
-            float *restrict yc = y + (b * c + co) * h;
-            for (long j = j0; j < j1; j++) yc[j] *= 2;
-        }
 }
 
 typedef struct {
-    const float *u, *ar, *ai, *br, *bi, *cr, *ci;
-    float *sr, *si, *y;
+    const float *u, *packed;
+    float *state, *y;
     long batch, h, n, c;
 } diagonal_task;
 
 static void diagonal_part(void *ctx, long part, long parts) {
     const diagonal_task *d = ctx;
-    // Ranges of whole 16-float cache lines (rows of 64-byte aligned buffers stay line-aligned when
-    // h is a multiple of 16), so no two threads write to one line.
-    long lines = (d->h + 15) / 16;
-    long j0 = lines * part / parts * 16, j1 = lines * (part + 1) / parts * 16;
-    if (j1 > d->h) j1 = d->h;
-    ssm_step_diagonal_features(d->u, d->batch, d->h, d->n, d->c, d->ar, d->ai, d->br, d->bi, d->cr, d->ci,
-                               d->sr, d->si, d->y, j0, j1);
+    const long blocks = (d->h + DIAG_L - 1) / DIAG_L;
+    diagonal_blocks(d->u, d->batch, d->h, d->n, d->c, d->packed, d->state, d->y,
+                    blocks * part / parts, blocks * (part + 1) / parts);
 }
 
-void ssm_step_diagonal(const float *u, long batch, long h, long n, long c,
-                       const float *ar, const float *ai, const float *br, const float *bi,
-                       const float *cr, const float *ci, float *sr, float *si, float *y) {
-    diagonal_task d = { u, ar, ai, br, bi, cr, ci, sr, si, y, batch, h, n, c };
-    ssm_team_run(diagonal_part, &d, team_parts(batch * n * h * (2 + c), (h + 15) / 16, 1));
+void ssm_step_diagonal(const float *u, long batch, long h, long n, long c, const float *packed, float *state, float *y) {
+    diagonal_task d = { u, packed, state, y, batch, h, n, c };
+    ssm_team_run(diagonal_part, &d, team_parts(batch * n * h * (2 + c), (h + DIAG_L - 1) / DIAG_L, 1));
 }
 
 SSM_CLONES
@@ -347,46 +448,6 @@ static void affine_f16_portable(const float *restrict x, long batch, long in, co
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-__attribute__((target("avx2,fma,f16c")))
-static void affine_f16_avx2(const float *restrict x, long batch, long in, const void *weights,
-                            const float *restrict bias, long out, float *restrict y, int accumulate, long b0, long b1) {
-    enum { K = SSM_AFFINE_BLOCK };
-    const unsigned short *restrict packed = weights;
-    for (long ob = b0; ob < b1; ob++) {
-        const unsigned short *restrict p = packed + ob * in * K;
-        long o0 = ob * K, n = out - o0 < K ? out - o0 : K;
-        for (long b = 0; b < batch; b++) {
-            __m256 e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, d0 = e0, d1 = e0, d2 = e0, d3 = e0;
-            const float *restrict x0 = x + b * in;
-            long i = 0;
-            for (; i + 2 <= in; i += 2) {
-                const __m256 u = _mm256_broadcast_ss(x0 + i), v = _mm256_broadcast_ss(x0 + i + 1);
-                const __m128i *q = (const __m128i *)(p + i * K);
-                e0 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q)), e0);
-                e1 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 1)), e1);
-                e2 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 2)), e2);
-                e3 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 3)), e3);
-                d0 = _mm256_fmadd_ps(v, _mm256_cvtph_ps(_mm_loadu_si128(q + 4)), d0);
-                d1 = _mm256_fmadd_ps(v, _mm256_cvtph_ps(_mm_loadu_si128(q + 5)), d1);
-                d2 = _mm256_fmadd_ps(v, _mm256_cvtph_ps(_mm_loadu_si128(q + 6)), d2);
-                d3 = _mm256_fmadd_ps(v, _mm256_cvtph_ps(_mm_loadu_si128(q + 7)), d3);
-            }
-            if (i < in) {
-                const __m256 u = _mm256_broadcast_ss(x0 + i);
-                const __m128i *q = (const __m128i *)(p + i * K);
-                e0 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q)), e0);
-                e1 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 1)), e1);
-                e2 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 2)), e2);
-                e3 = _mm256_fmadd_ps(u, _mm256_cvtph_ps(_mm_loadu_si128(q + 3)), e3);
-            }
-            float a0[K], a1[K];
-            _mm256_storeu_ps(a0, e0); _mm256_storeu_ps(a0 + 8, e1); _mm256_storeu_ps(a0 + 16, e2); _mm256_storeu_ps(a0 + 24, e3);
-            _mm256_storeu_ps(a1, d0); _mm256_storeu_ps(a1 + 8, d1); _mm256_storeu_ps(a1 + 16, d2); _mm256_storeu_ps(a1 + 24, d3);
-            float *restrict y0 = y + b * out + o0;
-            for (long l = 0; l < n; l++) y0[l] = (accumulate ? y0[l] : 0) + (bias ? bias[o0 + l] : 0) + a0[l] + a1[l];
-        }
-    }
-}
 #endif
 
 static affine_kernel affine_f16_kernel(void) {
@@ -395,7 +456,7 @@ static affine_kernel affine_f16_kernel(void) {
 #if defined(__x86_64__)
         __builtin_cpu_init();
         chosen = (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-            ? affine_f16_avx2 : affine_f16_portable;
+            ? affine_rows_f16 : affine_f16_portable;
 #else
         chosen = affine_f16_portable;
 #endif
@@ -407,7 +468,7 @@ void ssm_step_affine_f16(const float *x, long batch, long in, const unsigned sho
                          const float *bias, long out, float *y, int accumulate) {
     affine_kernel rows = affine_f16_kernel(), pairs = 0;
 #if defined(__x86_64__)
-    if (rows == affine_f16_avx2) pairs = affine_pairs_f16;
+    if (rows == affine_rows_f16) pairs = affine_pairs_f16;
 #endif
     affine_run((affine_task){ x, bias, packed, y, batch, in, out, accumulate, rows, pairs });
 }

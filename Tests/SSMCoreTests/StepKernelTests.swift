@@ -119,22 +119,24 @@ final class StepKernelTests: XCTestCase {
                 XCTAssertEqual(run(1), run(3), "\(precision) \(inF)→\(outF) × \(batch), 3 threads")
             }
         }
-        for (h, n, c, batch) in [(256, 32, 1, 1), (72, 16, 2, 3), (128, 64, 1, 8)] {
+        for (h, n, c, batch) in [(256, 32, 1, 1), (72, 16, 2, 3), (128, 64, 1, 8), (40, 8, 1, 2)] {
             let coefficients = (0..<6).map { k in (0..<((k >= 4 ? c : 1) * n * h)).map { _ in 0.7 * rng.uniform(-1, 1) } }
+            let packed = Self.packDiagonal(h, n, c, coefficients)
             let u = (0..<(batch * h)).map { _ in rng.uniform(-1, 1) }
             func run(_ threads: Int) -> ([UInt32], [UInt32]) {
-                var sr = [Float](repeating: 0.1, count: batch * n * h), si = sr, y = [Float](repeating: .nan, count: batch * c * h)
+                var state = (0..<(batch * ssm_step_diagonal_state_count(h, n))).map { Float($0 % 7) * 0.01 }
+                var y = [Float](repeating: .nan, count: batch * c * h)
                 StepTeam.with(threads: threads) {
-                    for _ in 0..<4 {
-                        ssm_step_diagonal(u, batch, h, n, c, coefficients[0], coefficients[1], coefficients[2], coefficients[3],
-                                          coefficients[4], coefficients[5], &sr, &si, &y)
-                    }
+                    for _ in 0..<4 { ssm_step_diagonal(u, batch, h, n, c, packed, &state, &y) }
                 }
-                return (y.map(\.bitPattern), (sr + si).map(\.bitPattern))
+                return (y.map(\.bitPattern), state.map(\.bitPattern))
             }
-            let one = run(1), two = run(2)
-            XCTAssertEqual(one.0, two.0, "diagonal outputs h \(h) n \(n) c \(c) × \(batch)")
-            XCTAssertEqual(one.1, two.1, "diagonal states h \(h) n \(n) c \(c) × \(batch)")
+            let one = run(1)
+            for threads in [2, 3] {
+                let other = run(threads)
+                XCTAssertEqual(one.0, other.0, "diagonal outputs h \(h) n \(n) c \(c) × \(batch), \(threads) threads")
+                XCTAssertEqual(one.1, other.1, "diagonal states h \(h) n \(n) c \(c) × \(batch), \(threads) threads")
+            }
         }
         XCTAssertEqual(StepTeam.threads, 1, "the team is restored to off")
     }
@@ -161,29 +163,43 @@ final class StepKernelTests: XCTestCase {
         }
     }
 
-    /// The diagonal step against a slow complex recurrence in Double.
+    /// Packs planar `dA`, `dB` `(n, h)` and `dC` `(c, n, h)` (real, imaginary) for ``ssm_step_diagonal``.
+    static func packDiagonal(_ h: Int, _ n: Int, _ c: Int, _ p: [[Float]]) -> [Float] {
+        var packed = [Float](repeating: .nan, count: ssm_step_diagonal_packed_count(h, n, c))
+        ssm_step_diagonal_pack(h, n, c, p[0], p[1], p[2], p[3], p[4], p[5], &packed)
+        return packed
+    }
+
+    /// The diagonal step (dB folded into dC, blocks of 16 features, partial last block, one and
+    /// two output channels, batch rows) against a slow complex recurrence in Double.
     func testDiagonalStepMatchesComplexRecurrence() {
         var rng = SeededRNG(seed: 8)
-        let (h, n, c, batch, steps) = (40, 5, 2, 2, 6)
-        let ar = (0..<(n * h)).map { _ in 0.9 * rng.uniform(-1, 1) }, ai = (0..<(n * h)).map { _ in 0.4 * rng.uniform(-1, 1) }
-        let br = (0..<(n * h)).map { _ in rng.uniform(-1, 1) }, bi = (0..<(n * h)).map { _ in rng.uniform(-1, 1) }
-        let cr = (0..<(c * n * h)).map { _ in rng.uniform(-1, 1) }, ci = (0..<(c * n * h)).map { _ in rng.uniform(-1, 1) }
-        var sr = [Float](repeating: 0, count: batch * n * h), si = sr, y = [Float](repeating: 0, count: batch * c * h)
-        var ref = [(Double, Double)](repeating: (0, 0), count: batch * n * h)
-        StepTeam.with(threads: 2) {
-            for _ in 0..<steps {
-                let u = (0..<(batch * h)).map { _ in rng.uniform(-1, 1) }
-                ssm_step_diagonal(u, batch, h, n, c, ar, ai, br, bi, cr, ci, &sr, &si, &y)
-                for b in 0..<batch { for j in 0..<h {
-                    var out = [Double](repeating: 0, count: c)
-                    for k in 0..<n {
-                        let i = (b * n + k) * h + j, p = k * h + j
-                        let (r, m) = ref[i], x = Double(u[b * h + j])
-                        ref[i] = (Double(ar[p]) * r - Double(ai[p]) * m + Double(br[p]) * x, Double(ar[p]) * m + Double(ai[p]) * r + Double(bi[p]) * x)
-                        for co in 0..<c { out[co] += 2 * (Double(cr[(co * n + k) * h + j]) * ref[i].0 - Double(ci[(co * n + k) * h + j]) * ref[i].1) }
-                    }
-                    for co in 0..<c { XCTAssertEqual(Double(y[(b * c + co) * h + j]), out[co], accuracy: 1e-4) }
-                }}
+        for (h, n, c, batch) in [(40, 5, 2, 2), (37, 6, 1, 3), (16, 3, 3, 1)] {
+            let steps = 6
+            let ar = (0..<(n * h)).map { _ in 0.9 * rng.uniform(-1, 1) }, ai = (0..<(n * h)).map { _ in 0.4 * rng.uniform(-1, 1) }
+            let br = (0..<(n * h)).map { _ in rng.uniform(-1, 1) }, bi = (0..<(n * h)).map { _ in rng.uniform(-1, 1) }
+            let cr = (0..<(c * n * h)).map { _ in rng.uniform(-1, 1) }, ci = (0..<(c * n * h)).map { _ in rng.uniform(-1, 1) }
+            let packed = Self.packDiagonal(h, n, c, [ar, ai, br, bi, cr, ci])
+            var state = [Float](repeating: 0, count: batch * ssm_step_diagonal_state_count(h, n))
+            var y = [Float](repeating: .nan, count: batch * c * h)
+            var ref = [(Double, Double)](repeating: (0, 0), count: batch * n * h)
+            StepTeam.with(threads: 2) {
+                for _ in 0..<steps {
+                    let u = (0..<(batch * h)).map { _ in rng.uniform(-1, 1) }
+                    ssm_step_diagonal(u, batch, h, n, c, packed, &state, &y)
+                    for b in 0..<batch { for j in 0..<h {
+                        var out = [Double](repeating: 0, count: c)
+                        for k in 0..<n {
+                            let i = (b * n + k) * h + j, p = k * h + j
+                            let (r, m) = ref[i], x = Double(u[b * h + j])
+                            ref[i] = (Double(ar[p]) * r - Double(ai[p]) * m + Double(br[p]) * x, Double(ar[p]) * m + Double(ai[p]) * r + Double(bi[p]) * x)
+                            for co in 0..<c { out[co] += 2 * (Double(cr[(co * n + k) * h + j]) * ref[i].0 - Double(ci[(co * n + k) * h + j]) * ref[i].1) }
+                        }
+                        for co in 0..<c {
+                            XCTAssertEqual(Double(y[(b * c + co) * h + j]), out[co], accuracy: 1e-4, "h \(h) n \(n) c \(c) row \(b) feature \(j)")
+                        }
+                    }}
+                }
             }
         }
     }

@@ -35,14 +35,21 @@ void ssm_step_affine_f16_portable(const float *x, long batch, long in, const uns
 float ssm_half_to_float(unsigned short h);
 unsigned short ssm_float_to_half(float f);
 
-// One step of H independent diagonal complex SSMs with n = N/2 modes and c outputs each, planar
-// and mode-major (features contiguous):
-//   s[b, k, h] ← dA[k, h]·s[b, k, h] + dB[k, h]·u[b, h]          (complex; s = sr + i·si)
+// One step of H independent diagonal complex SSMs with n = N/2 modes and c outputs each:
+//   s[b, k, h] ← dA[k, h]·s[b, k, h] + dB[k, h]·u[b, h]          (complex)
 //   y[b, ci, h] = 2·Re Σ_k dC[ci, k, h]·s[b, k, h]
-// Shapes: u (batch, h); ar, ai, br, bi (n, h); cr, ci (c, n, h); sr, si (batch, n, h); y (batch, c, h).
-void ssm_step_diagonal(const float *u, long batch, long h, long n, long c,
-                       const float *ar, const float *ai, const float *br, const float *bi,
-                       const float *cr, const float *ci, float *sr, float *si, float *y);
+// computed with dB folded into dC (the state holds s/dB): the coefficients are packed by
+// ssm_step_diagonal_pack from planar, mode-major dA, dB (n, h) and dC (c, n, h) (real and imaginary
+// planes), in blocks of SSM_DIAGONAL_BLOCK features. Shapes: u (batch, h); packed
+// ssm_step_diagonal_packed_count(h, n, c) floats; state batch·ssm_step_diagonal_state_count(h, n)
+// floats (zero = the initial state); y (batch, c, h). Packed coefficients and states are best
+// 64-byte aligned.
+#define SSM_DIAGONAL_BLOCK 16
+long ssm_step_diagonal_packed_count(long h, long n, long c);
+long ssm_step_diagonal_state_count(long h, long n);
+void ssm_step_diagonal_pack(long h, long n, long c, const float *ar, const float *ai, const float *br, const float *bi,
+                            const float *cr, const float *ci, float *packed);
+void ssm_step_diagonal(const float *u, long batch, long h, long n, long c, const float *packed, float *state, float *y);
 
 // LayerNorm of each row of x (batch, h): y = (x − μ)/√(σ² + eps)·w + b (biased σ²). y may be x.
 void ssm_step_layernorm(const float *x, long batch, long h, const float *w, const float *b, float eps, float *y);

@@ -6,13 +6,21 @@ import CKernels
 ///     y_t[b, c, h]     = 2 · Re Σ_n dC[c, h, n] · state_t[b, h, n]
 ///
 /// Built from `dA`, `dB` `(H, N, 2)`, `dC` `(C, H, N, 2)` (complex interleaved, as the kernel op returns
-/// them), kept only in step form. The state is planar and mode-major, `(2, B, N, H)`: all real parts, then all imaginary
-/// parts, features contiguous, so the step (``ssm_step_diagonal``) vectorises over the features.
+/// them), kept only in step form: packed for ``ssm_step_diagonal`` in blocks of 16 features with
+/// `dB` folded into `dC` (the state holds `state/dB`, laid out per block of features, every mode's
+/// real and imaginary parts; ``stateCount`` floats per sequence, zero at the start).
 /// Its impulse response is the S4D kernel `K[c, h, l] = 2·Re Σ_n dC·dA^l·dB` (see ``s4dKernel``).
 public struct DiagonalSystem: KernelRecurrence, Sendable {
     public let features: Int, stateSize: Int, channels: Int
-    /// The system in step form: real and imaginary planes of dA, dB `(N, H)` and dC `(C, N, H)`.
-    let ar: [Float], ai: [Float], br: [Float], bi: [Float], cr: [Float], ci: [Float]
+    /// The poles `dA`: real and imaginary planes `(N, H)`.
+    let ar: [Float], ai: [Float]
+    let packed: PackedCoefficients
+
+    /// Read-only, 64-byte aligned coefficients, shared by the copies of a system.
+    final class PackedCoefficients: @unchecked Sendable {
+        let storage: StepBuffer
+        init(_ count: Int) { storage = StepBuffer(count) }
+    }
 
     public init(dA: Tensor, dB: Tensor, dC: Tensor) {
         precondition(dA.rank == 3 && dA.shape[2] == 2 && dB.shape == dA.shape, "dA, dB must be (H, N, 2)")
@@ -28,18 +36,16 @@ public struct DiagonalSystem: KernelRecurrence, Sendable {
             }}}
             return (re, im)
         }
-        (ar, ai) = planes(dA); (br, bi) = planes(dB); (cr, ci) = planes(dC)
+        (ar, ai) = planes(dA)
+        let (br, bi) = planes(dB), (cr, ci) = planes(dC)
+        let (h, n, c) = (features, stateSize, channels)
+        packed = PackedCoefficients(ssm_step_diagonal_packed_count(h, n, c))
+        ssm_step_diagonal_pack(h, n, c, ar, ai, br, bi, cr, ci, packed.storage.pointer)
     }
 
-    public var stateCount: Int { 2 * features * stateSize }
+    public var stateCount: Int { ssm_step_diagonal_state_count(features, stateSize) }
 
     public func step(_ u: UnsafePointer<Float>, batch: Int, state: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        let (h, n, c) = (features, stateSize, channels)
-        ar.withUnsafeBufferPointer { a_r in ai.withUnsafeBufferPointer { a_i in
-        br.withUnsafeBufferPointer { b_r in bi.withUnsafeBufferPointer { b_i in
-        cr.withUnsafeBufferPointer { c_r in ci.withUnsafeBufferPointer { c_i in
-            ssm_step_diagonal(u, batch, h, n, c, a_r.baseAddress!, a_i.baseAddress!, b_r.baseAddress!, b_i.baseAddress!,
-                              c_r.baseAddress!, c_i.baseAddress!, state, state + batch * h * n, y)
-        }}}}}}
+        ssm_step_diagonal(u, batch, features, stateSize, channels, packed.storage.pointer, state, y)
     }
 }
