@@ -164,9 +164,9 @@ static int has_v3(void) {
 }
 #endif
 
-// Work (multiply–adds) below which a kernel stays on one thread: a fork–join costs about 0.5 µs
-// here (two cache-line trips between cores), as much as a 64 → 256 product at batch 1 (measured on
-// the W2 SaShiMi step; the diagonal step, which reads its coefficients as it goes, gains earlier).
+// Work (multiply–adds) below which a kernel stays on one thread. An empty fork–join costs 0.1–0.5 µs
+// on the 2-core machines measured (two cache-line trips between cores); below these sizes (a
+// 64 → 128 product, the recurrence of 64 features) splitting measured slower on the W2 SaShiMi step.
 enum { TEAM_MIN_AFFINE = 16384, TEAM_MIN_DIAGONAL = 12288 };
 
 static long team_parts(long work, long units, int which) {
