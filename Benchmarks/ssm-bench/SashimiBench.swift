@@ -10,7 +10,6 @@ import Workflows
 func sashimiSuite() throws {
     let wanted = ProcessInfo.processInfo.environment["SSM_BENCH_SASHIMI"].map { Set($0.split(separator: ",").map(String.init)) }
     func wants(_ c: String) -> Bool { wanted?.contains(c) ?? true }
-    // `SSM_BENCH_SASHIMI_BATCH` = one generation batch size to time (default: 1 and 16).
     // `SSM_BENCH_SASHIMI_BATCH`, `_THREADS`, `_WEIGHTS`: one generation batch size / thread count /
     // weight precision to time (default: batch 1 and 16, threads 1 and all, f32 and f16).
     let env = ProcessInfo.processInfo.environment
