@@ -446,10 +446,6 @@ static void affine_f16_portable(const float *restrict x, long batch, long in, co
     }
 }
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 static affine_kernel affine_f16_kernel(void) {
     static affine_kernel chosen = 0;
     if (!chosen) {
